@@ -1,0 +1,184 @@
+"""Console entry points: each command parses its arguments, validates them, and calls the library.
+
+Errors the user can fix (:class:`crn_live.errors.UserError`) end the command with one line on
+stderr and exit status 2; Ctrl+C ends it with status 130 after the command's own clean-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from crn_live.errors import UserError
+
+Main = Callable[[Sequence[str] | None], int]
+
+
+def _entry(prog: str, main: Callable[[Sequence[str] | None], int]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            code = main(None)
+        except UserError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            code = 2
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            code = 130
+        sys.exit(code)
+
+    return run
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# crn-synth
+
+
+def synth_parser() -> argparse.ArgumentParser:
+    from crn_live.data.instruments import CLASSES
+
+    p = argparse.ArgumentParser(
+        prog="crn-synth",
+        description="Generate synthetic audio-visual ensemble clips (mix, stems, video, meta) "
+                    "rendered with a General MIDI SoundFont.",
+        epilog=f"classes: {', '.join(CLASSES)}")
+    p.add_argument("--out", type=Path, required=True, help="output folder (one folder per clip)")
+    p.add_argument("--clips", type=_positive_int, required=True, help="number of clips")
+    p.add_argument("--sources", type=_positive_int, default=2, help="instruments per clip (2)")
+    p.add_argument("--seconds", type=_positive_float, default=10.0, help="clip length (10)")
+    p.add_argument("--seed", type=int, default=0, help="corpus seed (0): same seed, same bytes")
+    p.add_argument("--split", choices=("train", "val", "test"), default="train",
+                   help="train uses only Bach and Palestrina scores; val/test the held-out ones")
+    p.add_argument("--soundfont", help="a .sf2/.sf3 file, or 'timgm6mb' (default: FluidR3_GM)")
+    p.add_argument("--scores", type=Path, help="render your own MIDI/MusicXML folder instead "
+                                               "of the music21 corpus")
+    p.add_argument("--music", choices=("procedural", "scores", "both"), default="both",
+                   help="procedural music, real scores, or both (default)")
+    p.add_argument("--classes", help="comma-separated instrument classes to draw from (all)")
+    p.add_argument("--no-reverb", action="store_true", help="dry stems (no room)")
+    p.add_argument("--size", default="320x240", help="video frame size WxH (320x240)")
+    p.add_argument("--start-index", type=int, default=0, help="index of the first clip (0)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="parallel processes (1)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip clips already complete (finish an interrupted run)")
+    return p
+
+
+def synth_request(args: argparse.Namespace):
+    """Validate ``crn-synth`` arguments into a :class:`CorpusRequest` (UserError otherwise)."""
+    from crn_live.config import SynthConfig
+    from crn_live.data.instruments import CLASSES, parse_class_list
+    from crn_live.data.render import resolve_soundfont
+    from crn_live.data.synth import CorpusRequest
+
+    try:
+        classes = parse_class_list(args.classes) if args.classes else CLASSES
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError as exc:
+        raise UserError(f"{exc}" if args.classes else f"--size must be WxH, got {args.size}")
+    if width < 64 or height < 64 or width % 2 or height % 2:
+        raise UserError(f"--size {args.size}: use even sizes of at least 64x64")
+    if args.scores is not None and args.music == "procedural":
+        raise UserError("--scores needs --music scores or both")
+    config = SynthConfig(seconds=args.seconds, sources=args.sources, width=width, height=height,
+                         music=args.music, reverb_probability=0.0 if args.no_reverb else 0.5)
+    return CorpusRequest(out=args.out, clips=args.clips, split=args.split, seed=args.seed,
+                         config=config, soundfont=resolve_soundfont(args.soundfont),
+                         classes=classes, scores=args.scores, start_index=args.start_index)
+
+
+def synth_main(argv: Sequence[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from crn_live.data.synth import prepare, run
+
+    args = synth_parser().parse_args(argv)
+    request = synth_request(args)
+    prepared = prepare(request, resume=args.resume)
+    started = time.perf_counter()
+    with tqdm(total=len(prepared.todo), unit="clip", desc="crn-synth") as bar:
+        try:
+            written = run(prepared, workers=args.workers, on_clip=lambda _path: bar.update())
+        except KeyboardInterrupt:
+            bar.close()
+            kept = sum((request.out / n / "meta.json").is_file() for n in request.clip_names())
+            print(f"crn-synth: interrupted: {kept} complete clips kept in {request.out}; "
+                  "run the same command with --resume to finish", file=sys.stderr)
+            return 130
+    elapsed = time.perf_counter() - started
+    print(f"{len(written)} clips in {request.out} ({elapsed:.1f} s, "
+          f"soundfont {request.soundfont.name})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# crn-bench
+
+
+def bench_main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="crn-bench", description="Run a benchmark; writes JSON.")
+    sub = p.add_subparsers(dest="bench", required=True)
+    s = sub.add_parser("synth", help="crn-synth generation speed (clips per minute)")
+    s.add_argument("--clips", type=_positive_int, default=12)
+    s.add_argument("--seconds", type=_positive_float, default=10.0)
+    s.add_argument("--sources", type=_positive_int, default=2)
+    s.add_argument("--workers", type=_positive_int, default=2)
+    s.add_argument("--json", type=Path, required=True, help="where to write the result")
+    args = p.parse_args(argv)
+    from crn_live.bench import bench_synth
+
+    result = bench_synth(clips=args.clips, seconds=args.seconds, sources=args.sources,
+                         workers=args.workers, json_path=args.json)
+    print(f"{result['clips_per_minute']:.1f} clips/min; one hour of {args.sources}-source clips "
+          f"in {result['minutes_per_audio_hour']:.1f} min (target < 15); wrote {args.json}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands that later issues build
+
+
+def _later(prog: str, description: str, usage: str) -> Main:
+    def main(argv: Sequence[str] | None = None) -> int:
+        p = argparse.ArgumentParser(prog=prog, description=description,
+                                    epilog=f"planned usage: {usage}")
+        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        p.parse_args(argv)
+        print(f"{prog}: not built yet ({description.rstrip('.')}); use crn-synth for now",
+              file=sys.stderr)
+        return 2
+
+    return main
+
+
+live_main = _later("crn-live", "The live app: camera + microphone in, separated instruments out.",
+                   "crn-live --camera 0 --mic default")
+separate_main = _later("crn-separate", "Separate a clip folder or video into one WAV per "
+                       "instrument.", "crn-separate INPUT --out DIR")
+train_main = _later("crn-train", "Train the CRN separator on crn-synth or MUSIC-layout data.",
+                    "crn-train --data DIR --out CKPT")
+eval_main = _later("crn-eval", "SDR/SIR/SAR of a checkpoint against oracle masks.",
+                   "crn-eval --data DIR --model CKPT --json OUT")
+
+crn_synth = _entry("crn-synth", synth_main)
+crn_bench = _entry("crn-bench", bench_main)
+crn_live = _entry("crn-live", live_main)
+crn_separate = _entry("crn-separate", separate_main)
+crn_train = _entry("crn-train", train_main)
+crn_eval = _entry("crn-eval", eval_main)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything crn-live needs on a fresh Debian/Ubuntu machine (CPU), then the package.
+# System: FluidSynth + the FluidR3 General MIDI SoundFont (corpus), PortAudio + PulseAudio
+# (real audio devices, a null sink in tests), libsndfile, and the libraries Qt needs offscreen.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PACKAGES="fluidsynth libfluidsynth3 fluid-soundfont-gm libsndfile1 libportaudio2 pulseaudio \
+  libasound2-plugins libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing Debian packages:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# torch is pinned to the CPU build (torch==2.13.0) in pyproject.toml.
+python -m pip install -q -e ".[test]"
