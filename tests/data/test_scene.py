@@ -11,6 +11,7 @@ import pytest
 from crn_live.config import SynthConfig
 from crn_live.data.drawing import CLASS_DESCRIPTIONS, CLASSES, draw_instrument
 from crn_live.data.scene import SceneRenderer, SlotVisual
+from tests.helpers import video_frames
 
 SHORT = SynthConfig(seconds=2.0)
 
@@ -122,16 +123,9 @@ def test_video_is_byte_identical_and_reads_back(tmp_path: Path) -> None:
     assert data != (tmp_path / "c.mp4").read_bytes()
     assert len(meta["boxes"]) == SHORT.n_frames and len(meta["visible"]) == SHORT.n_frames
     assert all(len(frame) == 2 and len(frame[0]) == 4 for frame in meta["boxes"])
-    capture = cv2.VideoCapture(str(tmp_path / "a.mp4"))
-    frames = 0
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        assert image.shape == (SHORT.height, SHORT.width, 3)
-        frames += 1
-    capture.release()
-    assert frames == SHORT.n_frames
+    frames = video_frames(tmp_path / "a.mp4")
+    assert len(frames) == SHORT.n_frames
+    assert all(image.shape == (SHORT.height, SHORT.width, 3) for image in frames)
 
 
 def test_write_video_into_a_directory(tmp_path: Path) -> None:

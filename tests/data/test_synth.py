@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import soundfile
@@ -13,6 +12,7 @@ import soundfile
 from crn_live.cli import synth_main
 from crn_live.data import synth
 from crn_live.data.instruments import BY_NAME
+from tests.helpers import video_frames
 
 SECONDS = 3.0
 
@@ -58,14 +58,9 @@ def test_stems_sum_to_the_mixture(corpus):
 def test_video_length_matches_audio_length(corpus):
     for clip in _clips(corpus):
         meta = json.loads((clip / "meta.json").read_text())
-        cap = cv2.VideoCapture(str(clip / "video.mp4"))
-        frames = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            assert frame.shape == (meta["height"], meta["width"], 3)
-            frames += 1
+        images = video_frames(clip / "video.mp4")
+        assert all(image.shape == (meta["height"], meta["width"], 3) for image in images)
+        frames = len(images)
         assert frames == meta["n_frames"] == round(SECONDS * meta["fps"])
         audio_seconds = soundfile.info(str(clip / "mix.wav")).frames / meta["sample_rate"]
         assert abs(frames / meta["fps"] - audio_seconds) < 1.0 / meta["fps"]
