@@ -27,6 +27,11 @@ def _entry(prog: str, main: Callable[[Sequence[str] | None], int]) -> Callable[[
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
             code = 130
+        except OSError as exc:  # a path that can't be made or written, a full disk
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"{prog}: error: {exc.strerror or exc}{where}; check the path, its "
+                  "permissions and the free space", file=sys.stderr)
+            code = 2
         sys.exit(code)
 
     return run

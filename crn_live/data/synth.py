@@ -160,7 +160,10 @@ class ClipMaker:
             return music.compose(rng, instruments, cfg.seconds)
         for _ in range(20):  # some pieces have fewer parts than the clip needs
             ref = self.pool[int(rng.choice(len(self.pool), p=self._piece_weights))]
-            parsed = self._parse(ref)
+            try:
+                parsed = self._parse(ref)
+            except scores.ScoreError:  # a corpus file music21 can't read: draw another
+                continue
             if len(parsed.parts) >= len(pitched):
                 return _with_drums(rng, scores.score_segment(rng, parsed, pitched, cfg.seconds),
                                    instruments, cfg.seconds)
@@ -219,8 +222,11 @@ def score_pool(request: CorpusRequest) -> list[scores.ScoreRef]:
     if request.scores is None:
         return scores.corpus_pool(request.split)
     pool = scores.folder_pool(request.scores)
-    for ref in pool:
-        scores.parse_score(ref)  # raises ScoreError naming an unreadable file
+    most_parts = max(len(scores.parse_score(ref).parts) for ref in pool)  # names a bad file
+    needed = request.config.sources - (1 if "Drum" in request.classes else 0)
+    if most_parts < needed:
+        raise SynthError(f"no score in {request.scores} has {needed} parts (at most "
+                         f"{most_parts}); lower --sources or add ensemble scores")
     return pool
 
 

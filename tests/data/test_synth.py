@@ -194,3 +194,21 @@ def test_interrupted_clip_leaves_no_partial_folder(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         synth.generate(request)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_user_scores_with_too_few_parts_are_refused(tmp_path):
+    from tests.data.test_scores import _write_musicxml
+
+    (tmp_path / "solo").mkdir()
+    _write_musicxml(tmp_path / "solo" / "solo.musicxml", parts=1)
+    result = _cli("--out", str(tmp_path / "out"), "--clips", "1", "--scores",
+                  str(tmp_path / "solo"), "--classes", "Violin,Flute")
+    assert result.returncode == 2 and "has 2 parts (at most 1)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_output_fails_with_one_line(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = _cli("--out", str(tmp_path / "file" / "corpus"), "--clips", "1")
+    assert result.returncode == 2 and "check the path" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
