@@ -115,6 +115,9 @@ def synth_main(argv: Sequence[str] | None = None) -> int:
 
     args = synth_parser().parse_args(argv)
     request = synth_request(args)
+    if args.soundfont is None and request.soundfont.name == "TimGM6mb.sf2":
+        print("crn-synth: note: FluidR3_GM not found, using the lighter TimGM6mb "
+              "(apt-get install fluid-soundfont-gm for the default)", file=sys.stderr)
     prepared = prepare(request, resume=args.resume)
     started = time.perf_counter()
     with tqdm(total=len(prepared.todo), unit="clip", desc="crn-synth") as bar:

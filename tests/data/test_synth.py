@@ -212,3 +212,12 @@ def test_unwritable_output_fails_with_one_line(tmp_path):
     result = _cli("--out", str(tmp_path / "file" / "corpus"), "--clips", "1")
     assert result.returncode == 2 and "check the path" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_light_soundfont_from_the_pretty_midi_wheel(tmp_path):
+    _run(tmp_path, "--clips", "1", "--soundfont", "timgm6mb", "--music", "procedural")
+    meta = json.loads((tmp_path / "train-00000" / "meta.json").read_text())
+    assert meta["soundfont"]["name"] == "TimGM6mb.sf2"
+    for slot in meta["slots"]:
+        stem, _rate = soundfile.read(tmp_path / "train-00000" / slot["stem"], dtype="float32")
+        assert np.sqrt(np.mean(stem**2)) > 1e-3
