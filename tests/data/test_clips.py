@@ -39,7 +39,9 @@ def test_crop_near_the_border_is_padded_not_shifted():
     image = np.zeros((100, 100, 3), np.uint8)
     image[:20, :20] = 255
     patch = crop_box(image, np.array([0, 0, 20, 20]), 40, margin=0.5)  # reaches x, y < 0
-    assert patch.shape == (40, 40, 3) and patch.min() == 255
+    assert patch.shape == (40, 40, 3)
+    # crop spans x, y in [-10, 30): the white corner stays at [0, 20) -> patch [10, 30)
+    assert patch[:30, :30].min() == 255 and patch[31:, 31:].max() == 0
 
 
 def test_not_a_clip_is_one_clear_error(tmp_path):
