@@ -51,11 +51,11 @@ class Clip:
 
     def mix(self, rate: int) -> np.ndarray:
         """The mixture ``(samples,)`` float32 at ``rate``."""
-        return _load(self.folder / "mix.wav", rate)
+        return load_audio(self.folder / "mix.wav", rate)
 
     def stems(self, rate: int) -> np.ndarray:
         """The stems ``(slots, samples)`` float32 at ``rate``, in slot order."""
-        return np.stack([_load(s.stem, rate) for s in self.slots])
+        return np.stack([load_audio(s.stem, rate) for s in self.slots])
 
     def crops(self, frame_indices: np.ndarray, size: int, margin: float = 0.1) -> np.ndarray:
         """Object crops ``(frames, slots, size, size, 3)`` uint8 RGB at the given video frames.
@@ -112,7 +112,8 @@ def read_frames(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     return frames
 
 
-def _load(path: Path, rate: int) -> np.ndarray:
+def load_audio(path: Path, rate: int) -> np.ndarray:
+    """Mono float32 ``(samples,)`` audio from a file, resampled to ``rate``."""
     samples, file_rate = read_audio(path)
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
