@@ -114,6 +114,128 @@ class SynthConfig:
         return int(round(self.seconds * self.fps))
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the CRN networks (separator, refiner, visual encoder, audio classifier).
+
+    ``base`` is the reference design (ngf 64, 7-layer U-Nets, 512-d embeddings, 224 px crops,
+    ResNet-18 width 64, 256-frame windows); ``small`` is sized for real time on two CPU cores.
+
+    Masks are sigmoid outputs in ``(0, 1)``, as in the reference; training supervises them with
+    the ratio mask ``|S_k| / |mix|`` clamped to ``[0, mask_clamp]`` (5 in the reference), so
+    targets above 1 (destructive interference in the mixture) are approached by saturating to 1.
+
+    The U-Nets halve the frequency axis in every layer; they halve the time axis in the first
+    :attr:`time_strides` layers only (stride 1 in time deeper down), so a ``context_frames``
+    window ends at a bottleneck of ``log_bins / 2**unet_depth`` x ``context_frames /
+    2**time_strides`` (2 x 2 for the base config, as in the reference).
+
+    Algorithmic latency (:attr:`algorithmic_latency_ms`), from a sample entering the analysis
+    to the same sample leaving the synthesis, compute time excluded. With causal frames
+    (frame ``t`` ends at the last sample of hop ``t``) and weighted overlap-add synthesis:
+
+    1. STFT alone: streaming synthesis (:mod:`crn_live.dsp.streaming`) outputs sample ``n``
+       with frame ``t = floor((n + n_fft - hop) / hop)``, computed once the input reaches
+       ``(t + 1) * hop``: a delay of ``n_fft - hop + 1`` to ``n_fft`` samples, worst ``n_fft``.
+    2. Masks: one step emits the masks of ``chunk_frames`` frames at once, from a window that
+       ends ``lookahead_frames`` after the newest of them; the oldest frame of a chunk therefore
+       waits ``chunk_frames - 1 + lookahead_frames`` further hops before it can be synthesised.
+
+    Total: ``n_fft + (chunk_frames - 1 + lookahead_frames) * hop`` samples at ``sample_rate``.
+    """
+
+    size: str = "small"
+    ngf: int = 16
+    unet_depth: int = 7
+    embed_dim: int = 128
+    refine_iterations: int = 3
+    crop_size: int = 96
+    visual_width: int = 16
+    classifier_width: int = 16
+    n_classes: int = 15
+    context_frames: int = 64
+    chunk_frames: int = 2
+    lookahead_frames: int = 0
+    log_bins: int = 256
+    mask_clamp: float = 5.0
+    audio: AudioConfig = AudioConfig()
+
+    def __post_init__(self) -> None:
+        problem = self._problem()
+        if problem:
+            raise ValueError(f"invalid ModelConfig: {problem}")
+
+    def _problem(self) -> str:
+        """The first inconsistency of the fields, or ``''``."""
+        positive = ("ngf", "unet_depth", "embed_dim", "crop_size", "visual_width",
+                    "classifier_width", "n_classes", "context_frames", "chunk_frames")
+        bad = [name for name in positive if getattr(self, name) < 1]
+        if bad:
+            return f"{', '.join(bad)} must be >= 1"
+        if self.size not in ("small", "base"):
+            return f"size {self.size!r} is not 'small' or 'base'"
+        if self.unet_depth < 2:
+            return f"unet_depth {self.unet_depth} must be >= 2"
+        if self.refine_iterations < 0 or self.lookahead_frames < 0 or self.mask_clamp <= 0:
+            return "refine_iterations and lookahead_frames must be >= 0, mask_clamp > 0"
+        if self.log_bins != self.audio.warp.log_bins:
+            return f"log_bins {self.log_bins} != audio.warp.log_bins {self.audio.warp.log_bins}"
+        if self.log_bins % 2**self.unet_depth or self.log_bins < 2**self.unet_depth:
+            return f"log_bins {self.log_bins} is not a multiple of 2**unet_depth"
+        if self.crop_size % 32:
+            return f"crop_size {self.crop_size} is not a multiple of 32"
+        if self.chunk_frames + self.lookahead_frames > self.context_frames:
+            return "chunk_frames + lookahead_frames exceed context_frames"
+        return ""
+
+    @property
+    def time_strides(self) -> int:
+        """How many U-Net layers (the outermost ones) halve the time axis.
+
+        The largest ``k <= unet_depth`` with ``context_frames / 2**k`` a whole number >= 2.
+        """
+        k = 0
+        while k < self.unet_depth:
+            halved, remainder = divmod(self.context_frames, 2 ** (k + 1))
+            if remainder or halved < 2:
+                break
+            k += 1
+        return k
+
+    @property
+    def time_multiple(self) -> int:
+        """Frame counts the U-Nets accept are multiples of this, ``2**time_strides``."""
+        return 2**self.time_strides
+
+    @property
+    def algorithmic_latency_samples(self) -> int:
+        """``n_fft + (chunk_frames - 1 + lookahead_frames) * hop`` (see the class docstring)."""
+        stft = self.audio.stft
+        return stft.n_fft + (self.chunk_frames - 1 + self.lookahead_frames) * stft.hop
+
+    @property
+    def algorithmic_latency_ms(self) -> float:
+        """:attr:`algorithmic_latency_samples` in milliseconds."""
+        return 1000.0 * self.algorithmic_latency_samples / self.audio.sample_rate
+
+    @property
+    def chunk_ms(self) -> float:
+        """Audio duration covered by one step's masks, ``chunk_frames * hop`` in ms."""
+        return 1000.0 * self.chunk_frames * self.audio.stft.hop / self.audio.sample_rate
+
+    @classmethod
+    def small(cls, **changes: Any) -> "ModelConfig":
+        """Sized for real time on two CPU cores (timings in :mod:`crn_live.models.causal`)."""
+        return cls(**{"size": "small", **changes})
+
+    @classmethod
+    def base(cls, **changes: Any) -> "ModelConfig":
+        """The reference design: ngf 64, 512-d embeddings, 224 px crops, 256-frame windows."""
+        sizes = dict(size="base", ngf=64, embed_dim=512, crop_size=224, visual_width=64,
+                     classifier_width=64, context_frames=256, chunk_frames=4)
+        return cls(**{**sizes, **changes})
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) config dataclass."""
     return dataclasses.asdict(config)
@@ -140,5 +262,5 @@ def config_hash(config: Any) -> str:
 
 
 _DATACLASSES: dict[str, type] = {
-    c.__name__: c for c in (StftConfig, WarpConfig, AudioConfig, SynthConfig)
+    c.__name__: c for c in (StftConfig, WarpConfig, AudioConfig, SynthConfig, ModelConfig)
 }

@@ -1,0 +1,39 @@
+"""All networks of one trained CRN model in one module (one checkpoint for training and live use).
+
+``visual`` maps object crops to embeddings, ``crn`` separates and refines, ``classifier`` and
+``extractor`` only serve the training losses (co-separation consistency, feature matching).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from crn_live.config import ModelConfig
+from crn_live.models.classifier import AudioClassifier, FeatureExtractor
+from crn_live.models.crn import CRN
+from crn_live.models.visual import VisualEncoder
+
+
+class CRNSystem(nn.Module):
+    """Visual encoder + CRN + audio classifier + feature extractor for one :class:`ModelConfig`."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.visual = VisualEncoder(config)
+        self.crn = CRN(config)
+        self.classifier = AudioClassifier(config)
+        self.extractor = FeatureExtractor(config)
+
+    def forward(
+        self,
+        crops: torch.Tensor,
+        log_mix: torch.Tensor,
+        mix_mag: torch.Tensor,
+        mixture_ids: torch.Tensor,
+    ) -> list[torch.Tensor]:
+        """``crops (objects, 3, crop, crop)`` in ``[0, 1]``; ``log_mix``, ``mix_mag``
+        ``(objects, 1, log_bins, frames)``; ``mixture_ids (objects,)`` -> the masks of every
+        stage, ``[(objects, 1, log_bins, frames)] * (1 + refine_iterations)``."""
+        return self.crn(log_mix, mix_mag, self.visual(crops), mixture_ids)
