@@ -300,7 +300,9 @@ def _report(path: Path, on_clip: Callable[[Path], None] | None) -> Path:
 
 def _parallel(request: CorpusRequest, pool: list[scores.ScoreRef], todo: list[int],
               workers: int) -> Iterator[Path]:
-    context = multiprocessing.get_context("fork")
+    # Not "fork": a process that already used FluidSynth (or torch's thread pools) can leave a
+    # lock held in the child, which then hangs in sfload. The fork server starts clean.
+    context = multiprocessing.get_context("forkserver")
     executor = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker,
         initargs=(request, pool))

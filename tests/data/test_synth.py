@@ -221,3 +221,17 @@ def test_light_soundfont_from_the_pretty_midi_wheel(tmp_path):
     for slot in meta["slots"]:
         stem, _rate = soundfile.read(tmp_path / "train-00000" / slot["stem"], dtype="float32")
         assert np.sqrt(np.mean(stem**2)) > 1e-3
+
+
+def test_parallel_run_after_rendering_in_process_does_not_hang(tmp_path):
+    # A process that already used FluidSynth must still start workers that can load it.
+    script = (
+        "import sys; from crn_live.cli import synth_main\n"
+        "out = sys.argv[1]\n"
+        "assert synth_main(['--out', out + '/a', '--clips', '1', '--seconds', '1']) == 0\n"
+        "assert synth_main(['--out', out + '/b', '--clips', '2', '--seconds', '1',"
+        " '--workers', '2']) == 0\n")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                            text=True, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "b" / "train-00001" / "meta.json").is_file()
