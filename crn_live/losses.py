@@ -26,7 +26,6 @@ class LossWeights:
     refine: float = 1.0
     classifier: float = 0.05
     feature: float = 0.0
-    mask_clamp: float = 5.0
 
 
 def ratio_mask(stem_mag: torch.Tensor, mix_mag: torch.Tensor, clamp: float = 5.0,
@@ -62,18 +61,20 @@ class LossTerms:
 
 
 def crn_loss(stage_masks: list[torch.Tensor], stem_mag: torch.Tensor, mix_mag: torch.Tensor,
-             weights: LossWeights = LossWeights(), class_logits: torch.Tensor | None = None,
-             class_ids: torch.Tensor | None = None, features: torch.Tensor | None = None,
+             mask_clamp: float, weights: LossWeights = LossWeights(),
+             class_logits: torch.Tensor | None = None, class_ids: torch.Tensor | None = None,
+             features: torch.Tensor | None = None,
              target_features: torch.Tensor | None = None) -> LossTerms:
     """The CRN objective.
 
     ``stage_masks[0]`` is the separator's output and ``stage_masks[1:]`` the refinement stages,
     each ``(objects, 1, bins, frames)``; ``stem_mag`` and ``mix_mag`` are the same shape (each
-    object's own stem and its mixture). ``class_logits (objects, classes)`` with
+    object's own stem and its mixture); ``mask_clamp`` is the model config's target ceiling
+    (:attr:`~crn_live.config.ModelConfig.mask_clamp`). ``class_logits (objects, classes)`` with
     ``class_ids (objects,)`` add the classifier term; ``features`` against ``target_features``
     (both ``(objects, dims)``) the feature-matching term (L1).
     """
-    target = ratio_mask(stem_mag, mix_mag, weights.mask_clamp)
+    target = ratio_mask(stem_mag, mix_mag, mask_clamp)
     weight = mask_weight(mix_mag)
     mask = weighted_mask_loss(stage_masks[0], target, weight)
     zero = mask.new_zeros(())

@@ -27,7 +27,7 @@ def test_crn_loss_on_a_hand_built_case():
     separator = torch.tensor([[[[0.5, 0.5]]]])  # |0.5 - 0| + |0.5 - 1| -> mean 0.5
     refined = torch.tensor([[[[0.0, 0.75]]]])  # |0| + |0.25| -> mean 0.125
     logits = torch.tensor([[0.0, 0.0]])  # CE with two equal logits = ln 2
-    terms = crn_loss([separator, refined, refined], stem, mix, LossWeights(),
+    terms = crn_loss([separator, refined, refined], stem, mix, 5.0, LossWeights(),
                      class_logits=logits, class_ids=torch.tensor([1]))
     assert terms.mask.item() == pytest.approx(0.5)
     assert terms.refine.item() == pytest.approx(0.25)  # two refinement stages
@@ -39,5 +39,5 @@ def test_perfect_masks_give_zero_mask_loss():
     mix = torch.rand(2, 1, 8, 4) + 0.1
     stem = mix * torch.rand(2, 1, 8, 4)
     target = ratio_mask(stem, mix)
-    terms = crn_loss([target, target], stem, mix)
+    terms = crn_loss([target, target], stem, mix, 5.0)
     assert terms.mask.item() == 0.0 and terms.refine.item() == 0.0

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crn_live.data.clips import ClipError, SlotInfo, crop_box, load_audio
+from crn_live.data.clips import Clip, ClipError, SlotInfo, crop_box, load_audio
 from crn_live.data.instruments import CLASSES, class_id
 
 MUSIC_FPS = 8.0
@@ -38,21 +38,10 @@ MUSIC_SYNONYMS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class MusicVideo:
-    """One solo video of the MUSIC layout, seen as a one-slot clip."""
+class MusicVideo(Clip):
+    """One solo video of the MUSIC layout as a one-slot clip (``folder`` is its frames folder)."""
 
-    folder: Path  # the frames folder
-    audio: Path
-    meta: dict
-    slots: tuple[SlotInfo, ...]
-
-    @property
-    def name(self) -> str:
-        return self.folder.name
-
-    @property
-    def fps(self) -> float:
-        return MUSIC_FPS
+    audio: Path = Path()
 
     def mix(self, rate: int) -> np.ndarray:
         return load_audio(self.audio, rate)
@@ -136,4 +125,4 @@ def _video(root: Path, audio: Path, frames: Path, n_frames: int, class_name: str
     slot = SlotInfo("0_" + class_name.lower(), class_name, class_id(class_name), audio, boxes)
     meta = {"n_frames": n_frames, "fps": MUSIC_FPS, "width": size[0], "height": size[1],
             "source": "MUSIC", "classes": list(CLASSES)}
-    return MusicVideo(frames, audio, meta, (slot,))
+    return MusicVideo(frames, meta, (slot,), audio)
