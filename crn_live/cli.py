@@ -17,7 +17,7 @@ from crn_live.errors import UserError
 Main = Callable[[Sequence[str] | None], int]
 
 
-def _entry(prog: str, main: Callable[[Sequence[str] | None], int]) -> Callable[[], None]:
+def _entry(prog: str, main: Main) -> Callable[[], None]:
     def run() -> None:
         try:
             code = main(None)
