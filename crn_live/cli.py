@@ -177,12 +177,287 @@ def _later(prog: str, description: str, usage: str) -> Main:
 
 live_main = _later("crn-live", "The live app: camera + microphone in, separated instruments out.",
                    "crn-live --camera 0 --mic default")
-separate_main = _later("crn-separate", "Separate a clip folder or video into one WAV per "
-                       "instrument.", "crn-separate INPUT --out DIR")
-train_main = _later("crn-train", "Train the CRN separator on crn-synth or MUSIC-layout data.",
-                    "crn-train --data DIR --out CKPT")
-eval_main = _later("crn-eval", "SDR/SIR/SAR of a checkpoint against oracle masks.",
-                   "crn-eval --data DIR --model CKPT --json OUT")
+
+# ---------------------------------------------------------------------------------------------
+# crn-eval
+
+
+def _separator(model: Path | None, device: str):
+    from crn_live.separation import BUNDLED_MODEL, Separator
+
+    if model is None and not BUNDLED_MODEL.is_file():
+        raise UserError(f"the bundled model {BUNDLED_MODEL} is missing (a partial install?): "
+                        "reinstall crn-live, or give --model CKPT from crn-train")
+    return Separator.load(model, _device(device))
+
+
+def _json_ready(value):
+    """NaN -> None, recursively (strict JSON)."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def _write_json(path: Path, data: dict) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_json_ready(data), indent=1, allow_nan=False) + "\n")
+
+
+def eval_main(argv: Sequence[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from crn_live.data.clips import find_clips
+    from crn_live.evaluate import evaluate
+
+    p = argparse.ArgumentParser(
+        prog="crn-eval",
+        description="SDR / SIR / SAR / SDRi (BSS Eval) of a separator on crn-synth clip folders, "
+                    "beside the unprocessed mixture and the oracle ideal ratio mask.",
+        epilog="example: crn-eval --data data/test2 --data data/test3 --streaming "
+               "--json results/eval.json")
+    p.add_argument("--data", type=Path, action="append", required=True,
+                   help="folder of clips (repeatable), e.g. crn-synth --split test output")
+    p.add_argument("--model", type=Path, help="checkpoint (default: the bundled small model)")
+    p.add_argument("--streaming", action="store_true",
+                   help="also run the chunked causal model hop by hop, exactly as live")
+    p.add_argument("--json", type=Path, required=True, help="where to write the report")
+    p.add_argument("--limit", type=_positive_int, help="only the first N clips of each folder")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
+    args = p.parse_args(argv)
+    clips = [c for d in args.data for c in find_clips(d)[:args.limit]]
+    separator = _separator(args.model, args.device)
+    with tqdm(total=len(clips), unit="clip", desc="crn-eval") as bar:
+        report = evaluate(separator, clips, args.streaming, progress=lambda _c: bar.update())
+    report["data"] = [str(d) for d in args.data]
+    report["checkpoint"] = str(args.model) if args.model else "bundled"
+    _write_json(args.json, report)
+    for method, m in report["methods"].items():
+        print(f"{method:>10}: SDR {m['sdr']:6.2f}  SIR {m['sir']:6.2f}  SAR {m['sar']:6.2f}  "
+              f"SDRi {m['sdri']:5.2f} dB")
+    print(f"{report['sources_scored']} sources in {len(clips)} clips; wrote {args.json}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# crn-separate
+
+
+def separate_main(argv: Sequence[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from crn_live.separate_files import load_input, write_outputs
+
+    p = argparse.ArgumentParser(
+        prog="crn-separate",
+        description="Separate a recording into one full-band WAV per instrument plus the "
+                    "residual, guided by each instrument's picture.",
+        epilog="INPUT is a crn-synth clip folder (objects from its meta.json) or a video file "
+               "with --objects FILE.json ({\"objects\": [{\"class\": \"Violin\", \"box\": "
+               "[x0, y0, x1, y1]}, ...]}, boxes in pixels); its audio track is used unless "
+               "--audio FILE is given.")
+    p.add_argument("input", type=Path, help="clip folder or video file")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--audio", type=Path, help="audio file to separate (instead of the video's)")
+    p.add_argument("--objects", type=Path, help="JSON with the class and box of each instrument")
+    p.add_argument("--model", type=Path, help="checkpoint (default: the bundled small model)")
+    p.add_argument("--mode", choices=("offline", "streaming"), default="offline",
+                   help="offline windows (default) or the chunked causal model as live")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
+    args = p.parse_args(argv)
+    separator = _separator(args.model, args.device)
+    job = load_input(args.input, separator.config.crop_size, audio=args.audio,
+                     objects=args.objects)
+    with tqdm(total=1, unit="step", desc="crn-separate") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        written = write_outputs(job, separator, args.out, args.mode, progress)
+    print(f"{len(job.objects)} instruments + residual at {job.rate} Hz in {args.out}: "
+          f"{', '.join(p.name for p in written)}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# crn-train
+
+
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="crn-train",
+        description="Train the CRN separator by mix-and-separate on crn-synth clip folders and/or "
+                    "MUSIC-layout datasets. Single process, or many with torchrun (DDP).",
+        epilog="example: crn-train --data data/train2 --data data/train3 --val data/val2 "
+               "--out runs/small --steps 4000; distributed: torchrun --nproc-per-node 2 "
+               "-m crn_live.cli train --data ... --out ...")
+    p.add_argument("--data", type=Path, action="append", default=[],
+                   help="folder of crn-synth clips (repeatable)")
+    p.add_argument("--music", type=Path, action="append", default=[],
+                   help="MUSIC-layout root with train.csv / val.csv (repeatable)")
+    p.add_argument("--val", type=Path, action="append", default=[],
+                   help="folder of validation clips (repeatable; MUSIC roots add their val.csv)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="run folder: model.pt (best), last.pt (resume), log.jsonl")
+    p.add_argument("--size", choices=("small", "base"), default="small",
+                   help="model size (small: CPU real time; base: the reference, GPU)")
+    p.add_argument("--config", type=Path,
+                   help="JSON of model config fields to change from --size, e.g. {\"ngf\": 8}")
+    p.add_argument("--steps", type=_positive_int, default=4000, help="optimiser steps (4000)")
+    p.add_argument("--batch", type=_positive_int, default=8, help="mixtures per step (8)")
+    p.add_argument("--lr", type=_positive_float, default=5e-4, help="peak learning rate (5e-4)")
+    p.add_argument("--causal-weight", type=float, default=1.0,
+                   help="weight of the loss on the frames a streaming step emits (1.0)")
+    p.add_argument("--visual-weight", type=float, default=0.5,
+                   help="weight of the instrument-class loss on the object embeddings (0.5)")
+    p.add_argument("--val-every", type=_positive_int, default=250, help="steps between "
+                   "validations (250)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
+    p.add_argument("--init", type=Path, help="start from this checkpoint's weights")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--bundle", type=Path,
+                   help="also write the best model as a half-precision separator checkpoint here")
+    p.add_argument("--check-replicas", type=Path, help=argparse.SUPPRESS)
+    return p
+
+
+def _device(text: str) -> str:
+    import torch
+
+    if text == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {text}: no CUDA GPU is visible to torch (CPU build or no "
+                        "driver); use --device cpu")
+    if text != "cpu" and not text.startswith("cuda"):
+        raise UserError(f"--device {text}: use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def _model_config(size: str, changes: Path | None):
+    """The ``size`` preset with the fields of a JSON file changed (nested dicts merge)."""
+    import json
+
+    from crn_live.config import ModelConfig, from_dict, to_dict
+
+    preset = ModelConfig.small() if size == "small" else ModelConfig.base()
+    if changes is None:
+        return preset
+    try:
+        edits = json.loads(changes.read_text())
+        if not isinstance(edits, dict):
+            raise ValueError("expected a JSON object of config fields")
+        return from_dict(ModelConfig, _merged(to_dict(preset), edits))
+    except FileNotFoundError:
+        raise UserError(f"--config {changes} not found") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"--config {changes}: {exc}") from None
+
+
+def _merged(base: dict, edits: dict) -> dict:
+    out = dict(base)
+    for key, value in edits.items():
+        out[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(
+            base.get(key), dict) else value
+    return out
+
+
+def _training_clips(args: argparse.Namespace) -> tuple[list, list]:
+    from crn_live.data.clips import find_clips
+    from crn_live.data.music_layout import read_music_index
+
+    if not args.data and not args.music:
+        raise UserError("no training data: give --data DIR (crn-synth clips) and/or --music DIR "
+                        "(MUSIC layout)")
+    clips = [c for d in args.data for c in find_clips(d)]
+    val = [c for d in args.val for c in find_clips(d)]
+    for root in args.music:
+        clips += read_music_index(root, "train")[0]
+        if (root / "val.csv").is_file():
+            val += read_music_index(root, "val")[0]
+    if len(clips) < 2:
+        raise UserError(f"only {len(clips)} training clip(s): mix-and-separate needs at least 2")
+    return clips, val
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from crn_live.config import ModelConfig
+    from crn_live.train import Run, TrainConfig, setup_distributed, train
+
+    args = train_parser().parse_args(argv)
+    device = _device(args.device)
+    rank, world = setup_distributed(device)
+    if device == "cuda" and world > 1:
+        device = f"cuda:{rank % max(1, __import__('torch').cuda.device_count())}"
+    clips, val = _training_clips(args)
+    model = _model_config(args.size, args.config)
+    config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                         causal_weight=args.causal_weight, visual_weight=args.visual_weight,
+                         val_every=args.val_every)
+    if (args.out / "last.pt").is_file() and not args.resume:
+        raise UserError(f"{args.out} already holds a run: add --resume to continue it, or "
+                        "choose another --out")
+    run = Run(out=args.out, model=model, train=config, clips=clips, val_clips=val,
+              device=device, data_names=tuple(str(p) for p in args.data + args.music),
+              init=args.init)
+    if rank == 0:
+        print(f"crn-train: {len(clips)} training clips, {len(val)} validation clips, "
+              f"{args.size} model on {device}" + (f", {world} processes" if world > 1 else ""),
+              file=sys.stderr)
+    bar = tqdm(total=args.steps, unit="step", desc="crn-train", disable=rank != 0)
+    shown: dict = {}
+
+    def progress(step: int, info: dict) -> None:
+        shown.update(info)
+        bar.n = step
+        bar.set_postfix({k: f"{v:.3f}" if k == "loss" else f"{v:.2f}" for k, v in shown.items()
+                         if k in ("loss", "val_sdr", "val_sdri")}, refresh=False)
+        bar.refresh()
+
+    try:
+        summary = train(run, progress, resume=args.resume, replica_dir=args.check_replicas)
+    except KeyboardInterrupt:
+        bar.close()
+        if rank == 0:
+            print(f"crn-train: interrupted at step {bar.n}; state saved in {args.out}/last.pt: "
+                  "run the same command with --resume to continue", file=sys.stderr)
+        return 130
+    bar.close()
+    if rank == 0:
+        if args.bundle is not None:
+            _write_bundle(args.out / "model.pt", args.bundle)
+        best = summary["best_val_sdri"]
+        print(f"crn-train: {summary['step']} steps; best validation SDRi "
+              f"{best:.2f} dB; model in {args.out / 'model.pt'}" if best > float("-inf") else
+              f"crn-train: {summary['step']} steps; model in {args.out / 'model.pt'}")
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return 0
+
+
+def _write_bundle(source: Path, target: Path) -> None:
+    """The visual encoder + CRN of a trained system, float16, for shipping."""
+    from crn_live.models import SeparatorModel, load_checkpoint, save_checkpoint
+
+    checkpoint = load_checkpoint(source)
+    separator = SeparatorModel.from_system(checkpoint.model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(target, separator, checkpoint.config, {**checkpoint.meta, "from": str(source)},
+                    half=True)
+    print(f"crn-train: bundled separator ({target.stat().st_size / 1e6:.1f} MB) in {target}",
+          file=sys.stderr)
+
 
 crn_synth = _entry("crn-synth", synth_main)
 crn_bench = _entry("crn-bench", bench_main)
@@ -190,3 +465,13 @@ crn_live = _entry("crn-live", live_main)
 crn_separate = _entry("crn-separate", separate_main)
 crn_train = _entry("crn-train", train_main)
 crn_eval = _entry("crn-eval", eval_main)
+
+
+if __name__ == "__main__":  # torchrun -m crn_live.cli train ...
+    _commands = {"train": crn_train, "eval": crn_eval, "separate": crn_separate,
+                 "synth": crn_synth, "bench": crn_bench, "live": crn_live}
+    if len(sys.argv) < 2 or sys.argv[1] not in _commands:
+        print(f"usage: python -m crn_live.cli {{{','.join(_commands)}}} ...", file=sys.stderr)
+        sys.exit(2)
+    _name = sys.argv.pop(1)
+    _commands[_name]()

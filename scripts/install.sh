@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything crn-live needs on a fresh Debian/Ubuntu machine (CPU), then the package.
-# System: FluidSynth + the FluidR3 General MIDI SoundFont (corpus), PortAudio + PulseAudio
-# (real audio devices, a null sink in tests), libsndfile, and the libraries Qt needs offscreen.
+# System: FluidSynth + the FluidR3 General MIDI SoundFont (corpus), ffmpeg (audio of videos),
+# PortAudio + PulseAudio (real audio devices, a null sink in tests), libsndfile, and the
+# libraries Qt needs offscreen.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES="fluidsynth libfluidsynth3 fluid-soundfont-gm libsndfile1 libportaudio2 pulseaudio \
-  libasound2-plugins libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb"
+  libasound2-plugins libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb ffmpeg"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -41,3 +41,27 @@ def test_perfect_masks_give_zero_mask_loss():
     target = ratio_mask(stem, mix)
     terms = crn_loss([target, target], stem, mix, 5.0)
     assert terms.mask.item() == 0.0 and terms.refine.item() == 0.0
+
+
+def test_causal_term_scores_only_the_emitted_frames():
+    mix = torch.full((1, 1, 1, 2), math.e - 1.0)  # weight 1 in both bins
+    stem = torch.tensor([[[[0.0, math.e - 1.0]]]])  # target mask [0, 1]
+    refined = torch.tensor([[[[0.0, 0.75]]]])  # errors 0 (frame 0) and 0.25 (frame 1)
+    weights = LossWeights(classifier=0.0, causal=2.0)
+    last = crn_loss([refined, refined], stem, mix, 5.0, weights, emitted=slice(1, 2))
+    first = crn_loss([refined, refined], stem, mix, 5.0, weights, emitted=slice(0, 1))
+    assert last.causal.item() == pytest.approx(0.25)
+    assert first.causal.item() == 0.0
+    assert last.total.item() == pytest.approx(0.125 + 0.125 + 2.0 * 0.25)
+    assert crn_loss([refined, refined], stem, mix, 5.0, weights).causal.item() == 0.0
+
+
+def test_visual_term_is_the_embedding_class_cross_entropy():
+    mix = torch.full((1, 1, 1, 2), math.e - 1.0)
+    stem = torch.tensor([[[[0.0, math.e - 1.0]]]])
+    target = ratio_mask(stem, mix)
+    logits = torch.tensor([[0.0, 0.0, 0.0, 0.0]])  # four equal logits: ln 4
+    terms = crn_loss([target, target], stem, mix, 5.0, LossWeights(classifier=0.0, visual=0.5),
+                     class_ids=torch.tensor([2]), visual_logits=logits)
+    assert terms.visual.item() == pytest.approx(math.log(4))
+    assert terms.total.item() == pytest.approx(0.5 * math.log(4))

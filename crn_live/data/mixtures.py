@@ -59,10 +59,12 @@ class MixtureSampler:
         self.spec = spec
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_clips = cache_clips
+        # solo recordings (MUSIC layout) have no ensemble mix to draw
+        self._ensembles = [c for c in clips if len(c.slots) >= 2]
 
     def example(self, rng: np.random.Generator) -> Example:
         """A random example: an ensemble clip or an artificial mixture of other clips' stems."""
-        if rng.random() < self.spec.ensemble_probability:
+        if self._ensembles and rng.random() < self.spec.ensemble_probability:
             return self._ensemble(rng)
         return self._artificial(rng)
 
@@ -83,7 +85,7 @@ class MixtureSampler:
         return Example(stems.sum(axis=0), stems, crops, ids, names)
 
     def _ensemble(self, rng: np.random.Generator) -> Example:
-        clip = self.clips[int(rng.integers(len(self.clips)))]
+        clip = self._ensembles[int(rng.integers(len(self._ensembles)))]
         data = self._load(clip)
         start = self._active_start(rng, data.mix)
         window = slice(start, start + self.spec.window_samples)

@@ -5,6 +5,7 @@
 * :class:`VisualEncoder` - object crops -> embeddings;
 * :class:`AudioClassifier`, :class:`FeatureExtractor` - training-loss networks;
 * :class:`CRNSystem` - all of them for one config (one checkpoint);
+* :class:`SeparatorModel` - visual encoder + CRN only (inference, the bundled weights);
 * :func:`save_checkpoint` / :func:`load_checkpoint`.
 """
 
@@ -25,7 +26,7 @@ from crn_live.models.crn import (
     mixture_membership,
     residual_mask,
 )
-from crn_live.models.system import CRNSystem
+from crn_live.models.system import CRNSystem, SeparatorModel
 from crn_live.models.unet import ConditionedUNet
 from crn_live.models.visual import VisualEncoder
 
@@ -43,6 +44,7 @@ __all__ = [
     "RESIDUAL_MASK_RANGE",
     "STEP_INPUT_NAMES",
     "STEP_OUTPUT_NAMES",
+    "SeparatorModel",
     "VisualEncoder",
     "load_checkpoint",
     "log_magnitude",

@@ -27,7 +27,7 @@ from crn_live.errors import UserError
 from crn_live.models.causal import ChunkedCausalCRN
 from crn_live.models.classifier import AudioClassifier
 from crn_live.models.crn import CRN
-from crn_live.models.system import CRNSystem
+from crn_live.models.system import CRNSystem, SeparatorModel
 from crn_live.models.visual import VisualEncoder
 
 FORMAT = "crn-live-checkpoint"
@@ -40,6 +40,7 @@ KINDS: dict[str, type[nn.Module]] = {
     "visual_encoder": VisualEncoder,
     "audio_classifier": AudioClassifier,
     "crn_system": CRNSystem,
+    "separator": SeparatorModel,
 }
 
 
@@ -66,13 +67,19 @@ def kind_of(model: nn.Module) -> str:
 
 
 def save_checkpoint(
-    path: str | Path, model: nn.Module, config: ModelConfig, meta: dict[str, Any] | None = None
+    path: str | Path, model: nn.Module, config: ModelConfig, meta: dict[str, Any] | None = None,
+    half: bool = False,
 ) -> None:
-    """Write ``model``'s weights with its config and JSON-ready ``meta`` to ``path``."""
+    """Write ``model``'s weights with its config and JSON-ready ``meta`` to ``path``.
+
+    ``half`` stores floating-point tensors as float16 (half the file; loading casts them back
+    to the model's float32). The file is written beside ``path`` and renamed over it, so an
+    interrupted save never leaves a truncated checkpoint.
+    """
     meta = {} if meta is None else meta
-    try:
-        json.dumps(meta)
-    except (TypeError, ValueError) as error:  # weights_only loading could not read it back
+    try:  # plain JSON types only: weights_only loading reads nothing else back
+        meta = json.loads(json.dumps(meta))
+    except (TypeError, ValueError) as error:
         raise TypeError(f"checkpoint meta must be JSON-ready: {error}") from None
     payload = {
         "format": FORMAT,
@@ -80,10 +87,18 @@ def save_checkpoint(
         "kind": kind_of(model),
         "config": to_dict(config),
         "config_hash": config_hash(config),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {k: _stored(v, half) for k, v in model.state_dict().items()},
         "meta": meta,
     }
-    torch.save(payload, Path(path))
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    torch.save(payload, partial)
+    partial.replace(path)
+
+
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().cpu()
+    return tensor.half() if half and tensor.is_floating_point() else tensor
 
 
 def load_checkpoint(path: str | Path, expected: ModelConfig | None = None) -> Checkpoint:

@@ -1,7 +1,10 @@
 """All networks of one trained CRN model in one module (one checkpoint for training and live use).
 
 ``visual`` maps object crops to embeddings, ``crn`` separates and refines, ``classifier`` and
-``extractor`` only serve the training losses (co-separation consistency, feature matching).
+``extractor`` only serve the training losses (co-separation consistency, feature matching), as
+does ``visual_head`` (object embedding -> class logits, standing in for ImageNet pretraining).
+:class:`SeparatorModel` holds just ``visual`` and ``crn`` under the same names: what separation
+needs, and what the bundled checkpoint ships (``CRNSystem.separator_state()`` fills it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class CRNSystem(nn.Module):
         self.crn = CRN(config)
         self.classifier = AudioClassifier(config)
         self.extractor = FeatureExtractor(config)
+        self.visual_head = nn.Linear(config.embed_dim, config.n_classes)
 
     def forward(
         self,
@@ -37,3 +41,27 @@ class CRNSystem(nn.Module):
         ``(objects, 1, log_bins, frames)``; ``mixture_ids (objects,)`` -> the masks of every
         stage, ``[(objects, 1, log_bins, frames)] * (1 + refine_iterations)``."""
         return self.crn(log_mix, mix_mag, self.visual(crops), mixture_ids)
+
+    def separator_state(self) -> dict[str, torch.Tensor]:
+        """The ``visual.*`` and ``crn.*`` entries of the state: a :class:`SeparatorModel`'s."""
+        return {k: v for k, v in self.state_dict().items() if k.split(".")[0] in ("visual", "crn")}
+
+
+class SeparatorModel(nn.Module):
+    """Visual encoder + CRN of one :class:`ModelConfig`: what inference needs."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.visual = VisualEncoder(config)
+        self.crn = CRN(config)
+
+    @classmethod
+    def from_system(cls, system: CRNSystem) -> "SeparatorModel":
+        """Share ``system``'s visual encoder and CRN (no copy)."""
+        model = cls.__new__(cls)
+        nn.Module.__init__(model)
+        model.config = system.config
+        model.visual = system.visual
+        model.crn = system.crn
+        return model

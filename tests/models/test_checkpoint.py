@@ -14,6 +14,7 @@ from crn_live.models import (
     CheckpointError,
     ChunkedCausalCRN,
     CRNSystem,
+    SeparatorModel,
     load_checkpoint,
     save_checkpoint,
 )
@@ -52,6 +53,25 @@ def test_system_checkpoint_feeds_the_causal_model(tmp_path: Path) -> None:
     with torch.no_grad():
         expected = system.crn(log_mix, mix_mag, embeddings, ids)[-1][..., 12:16]
         assert torch.equal(causal.step(log_mix, mix_mag, embeddings, ids), expected)
+
+
+def test_half_precision_separator_from_a_system(tmp_path: Path) -> None:
+    config = tiny_config()
+    system = lively(CRNSystem(config))
+    separator = SeparatorModel(config)
+    separator.load_state_dict(system.separator_state())
+    path = tmp_path / "separator.pt"
+    save_checkpoint(path, separator, config, half=True)
+    stored = torch.load(path, weights_only=True)["state_dict"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    loaded = load_checkpoint(path, expected=config)
+    assert loaded.kind == "separator"
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    for name, value in loaded.model.state_dict().items():
+        original = system.state_dict()[name]
+        if original.is_floating_point():
+            assert torch.equal(value, original.half().float()), name
+    assert not list(tmp_path.glob(".*partial"))
 
 
 def test_config_mismatch_names_the_fields(tmp_path: Path) -> None:

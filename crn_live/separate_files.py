@@ -1,0 +1,212 @@
+"""``crn-separate`` on files: read a clip folder or a video (+ objects), write the separated WAVs.
+
+Inputs:
+
+* a crn-synth clip folder: ``mix.wav`` at its own rate, objects and boxes from ``meta.json``;
+* a video file with ``--objects FILE.json``: ``{"objects": [{"class": "Violin", "box": [x0, y0,
+  x1, y1]}, ...]}`` (or just the list), boxes in pixels of the video frame, held for the whole
+  video; its audio track is read with ffmpeg unless ``--audio FILE`` is given.
+
+Outputs, in the output folder: ``<k>_<class>.wav`` per object (float WAV at the input's rate,
+full band), ``residual.wav`` (the mixture minus every object) and ``objects.json``. Each file is
+written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from crn_live.audio_io import read_audio, write_wav
+from crn_live.data.clips import crop_box, open_clip, read_frames
+from crn_live.data.instruments import lookup
+from crn_live.dsp.resample import resample
+from crn_live.errors import UserError
+from crn_live.separation import Separator
+
+CROPS_PER_SECOND = 2.0
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputObject:
+    """One instrument to separate: its class, crops ``(n, S, S, 3)`` uint8 RGB, where from."""
+
+    class_name: str
+    crops: np.ndarray
+    origin: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class SeparationJob:
+    """A mono mixture ``(samples,)`` at ``rate`` and the objects to pull out of it."""
+
+    source: Path
+    mix: np.ndarray
+    rate: int
+    objects: tuple[InputObject, ...]
+
+
+def load_input(path: Path, crop_size: int, audio: Path | None = None,
+               objects: Path | None = None) -> SeparationJob:
+    """Read a clip folder or a video (+ objects file); :class:`UserError` with one line if not
+    usable."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"input {path} not found: give a crn-synth clip folder or a video file")
+    if path.is_dir():
+        job = _clip_job(path, crop_size, objects)
+    elif path.suffix.lower() in VIDEO_SUFFIXES:
+        job = _video_job(path, crop_size, objects)
+    else:
+        raise UserError(f"{path} is neither a clip folder nor a video ({', '.join(VIDEO_SUFFIXES)})"
+                        f"; give a crn-synth clip folder or a video file")
+    if audio is not None:
+        mix, rate = _mono(audio)
+        job = dataclasses.replace(job, mix=mix, rate=rate)
+    if not job.objects:
+        raise UserError(f"no instrument to separate in {path}: list them with --objects FILE.json")
+    if len(job.mix) == 0:
+        raise UserError(f"the audio of {path} is empty")
+    return job
+
+
+def _mono(path: Path) -> tuple[np.ndarray, int]:
+    samples, rate = read_audio(path)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    return np.ascontiguousarray(samples, np.float32), rate
+
+
+def _clip_job(folder: Path, crop_size: int, objects: Path | None) -> SeparationJob:
+    clip = open_clip(folder)
+    if objects is not None:
+        raise UserError(f"{folder} is a clip folder with its own objects; --objects is for "
+                        f"video files")
+    step = max(1, int(round(clip.fps / CROPS_PER_SECOND)))
+    crops = clip.crops(np.arange(step // 2, int(clip.meta["n_frames"]), step), crop_size)
+    mix, rate = _mono(folder / "mix.wav")
+    found = tuple(InputObject(s.class_name, crops[:, k], {"slot": s.name, "boxes": "meta.json"})
+                  for k, s in enumerate(clip.slots))
+    return SeparationJob(folder, mix, rate, found)
+
+
+def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJob:
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise UserError(f"cannot open video {video}: unreadable or not a video file")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    n_frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    width, height = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    capture.release()
+    if objects is None:
+        raise UserError(f"{video} comes without objects: give --objects FILE.json with the class "
+                        f"and box of each instrument (automatic detection comes with the "
+                        f"detector)")
+    specs = read_objects(objects, width, height)
+    step = max(1, int(round(fps / CROPS_PER_SECOND)))
+    indices = list(range(step // 2, max(n_frames, 1), step)) or [0]
+    frames = read_frames(video, indices)
+    found = tuple(
+        InputObject(name, np.stack([crop_box(frames[i], np.asarray(box), crop_size)
+                                    for i in indices]), {"box": box})
+        for name, box in specs)
+    mix, rate = _video_audio(video)
+    return SeparationJob(video, mix, rate, found)
+
+
+def read_objects(path: Path, width: int, height: int) -> list[tuple[str, list[float]]]:
+    """``[(class, [x0, y0, x1, y1]), ...]`` from an objects file, checked against the frame."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"objects file {path} not found") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read objects file {path}: {exc}") from None
+    items = data.get("objects") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise UserError(f"{path}: expected {{\"objects\": [{{\"class\": ..., \"box\": [x0, y0, "
+                        f"x1, y1]}}, ...]}} with at least one object")
+    found = []
+    for k, item in enumerate(items):
+        try:
+            name = lookup(str(item["class"])).name
+            box = [float(v) for v in item["box"]]
+        except (KeyError, TypeError) as exc:
+            raise UserError(f"{path}: object {k} needs \"class\" and \"box\" ({exc})") from None
+        except ValueError as exc:
+            raise UserError(f"{path}: object {k}: {exc}") from None
+        x0, y0, x1, y1 = box if len(box) == 4 else (0, 0, -1, -1)
+        if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
+            raise UserError(f"{path}: object {k} box {box} is not [x0, y0, x1, y1] inside the "
+                            f"{width}x{height} frame")
+        found.append((name, box))
+    return found
+
+
+def _video_audio(video: Path) -> tuple[np.ndarray, int]:
+    """The video's audio track (mono mixdown, native rate) through ffmpeg."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise UserError(f"reading the audio track of {video} needs ffmpeg (apt-get install "
+                        f"ffmpeg), or give the audio as --audio FILE")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "audio.wav"
+        done = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", str(video), "-vn",
+                               "-ac", "1", "-c:a", "pcm_f32le", str(wav)],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not wav.is_file():
+            raise UserError(f"{video} has no readable audio track; give the audio as "
+                            f"--audio FILE")
+        return _mono(wav)
+
+
+def write_outputs(job: SeparationJob, separator: Separator, out: Path, mode: str = "offline",
+                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Separate ``job`` and write the WAVs and ``objects.json`` into ``out``; the paths."""
+    embeddings = np.stack([separator.embed(o.crops) for o in job.objects])
+    model_mix = job.mix if job.rate == separator.rate else resample(job.mix, job.rate,
+                                                                    separator.rate)
+    masks = separator.masks(separator.spectrogram(model_mix), embeddings, mode,
+                            progress=progress)
+    result = separator.apply(job.mix, job.rate, masks)
+    out.mkdir(parents=True, exist_ok=True)
+    written, entries = [], []
+    for k, (obj, signal) in enumerate(zip(job.objects, result.sources)):
+        path = out / f"{k}_{obj.class_name.lower()}.wav"
+        _write(path, signal, job.rate)
+        written.append(path)
+        entries.append({"index": k, "class": obj.class_name, "wav": path.name,
+                        "rms_db": _db(signal), **obj.origin})
+    _write(out / "residual.wav", result.residual, job.rate)
+    written.append(out / "residual.wav")
+    report = {"input": str(job.source), "sample_rate": job.rate, "seconds":
+              round(len(job.mix) / job.rate, 3), "mode": mode,
+              "model": {"size": separator.config.size,
+                        "algorithmic_latency_ms": round(separator.config.algorithmic_latency_ms, 1)},
+              "objects": entries, "residual": {"wav": "residual.wav",
+                                               "rms_db": _db(result.residual)}}
+    partial = out / ".objects.json.partial"
+    partial.write_text(json.dumps(report, indent=1) + "\n")
+    partial.replace(out / "objects.json")
+    written.append(out / "objects.json")
+    return written
+
+
+def _write(path: Path, signal: np.ndarray, rate: int) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    write_wav(partial, signal.astype(np.float32), rate)
+    partial.replace(path)
+
+
+def _db(signal: np.ndarray) -> float:
+    return round(float(10 * np.log10(np.mean(np.square(signal, dtype=np.float64)) + 1e-12)), 2)

@@ -1,0 +1,205 @@
+"""Separating a mixture with a trained model: offline or hop by hop, at any sample rate.
+
+The model sees the mixture at its own rate (11025 Hz): the warped magnitude of the causal STFT.
+It returns one mask per object on the log bins. :meth:`Separator.apply` then unwarps the masks
+onto the linear bins of the STFT of the *input* at its own rate (same frame durations, see
+:meth:`~crn_live.config.StftConfig.scaled_to`) and inverts it with the mixture's phase. The
+output therefore keeps the band above the model's 5.5 kHz Nyquist (masked with the top log
+bin's value) and needs no resampling back. The residual is the mixture minus every source.
+
+Two ways to compute the masks of a whole recording:
+
+* ``offline`` (the reference): windows of ``context_frames`` frames every half window, masks
+  averaged where windows overlap; every frame sees past and future context;
+* ``streaming``: :meth:`~crn_live.models.ChunkedCausalCRN.run_offline`, the very windows a live
+  engine builds chunk by chunk from silence; no frame sees the future.
+
+No files, Qt or devices here: callers bring arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from crn_live.config import ModelConfig, StftConfig
+from crn_live.dsp.stft import istft_np, stft_np
+from crn_live.dsp.warp import unwarp_matrix, warp_matrix
+from crn_live.models import ChunkedCausalCRN, load_checkpoint, log_magnitude
+from crn_live.models.crn import CRN
+from crn_live.models.visual import VisualEncoder
+
+#: The small model trained by the project (``crn-train``), shipped inside the package.
+BUNDLED_MODEL = Path(__file__).parent / "weights" / "crn_small.pt"
+MODES = ("offline", "streaming")
+#: Windows run through the network at once by :meth:`Separator.masks` (bounds memory).
+WINDOWS_PER_BATCH = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class Separation:
+    """``sources (objects, samples)`` and ``residual (samples,)`` at ``sample_rate``."""
+
+    sources: np.ndarray
+    residual: np.ndarray
+    sample_rate: int
+
+
+class Separator:
+    """A trained visual encoder + CRN, ready to separate arrays."""
+
+    def __init__(self, visual: VisualEncoder, crn: CRN, config: ModelConfig,
+                 device: str = "cpu", meta: dict | None = None) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.visual = visual.to(self.device).eval()
+        self.crn = crn.to(self.device).eval()
+        self.causal = ChunkedCausalCRN.from_crn(self.crn)
+        self.meta = dict(meta or {})
+        self._warp = warp_matrix(config.audio.stft, config.audio.warp).astype(np.float32)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str = "cpu") -> "Separator":
+        """From a ``separator`` or ``crn_system`` checkpoint (default: the bundled model)."""
+        from crn_live.models.checkpoint import CheckpointError
+
+        path = BUNDLED_MODEL if path is None else Path(path)
+        checkpoint = load_checkpoint(path)
+        model = checkpoint.model
+        if not hasattr(model, "visual") or not hasattr(model, "crn"):
+            raise CheckpointError(f"{path} holds a {checkpoint.kind}, not a separator: use a "
+                                  f"checkpoint written by crn-train (model.pt)")
+        return cls(model.visual, model.crn, checkpoint.config, device, checkpoint.meta)
+
+    @property
+    def rate(self) -> int:
+        """The model's sample rate."""
+        return self.config.audio.sample_rate
+
+    # ------------------------------------------------------------------ inputs
+
+    @torch.no_grad()
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        """One object's embedding ``(embed_dim,)``: the mean over its crops ``(n, S, S, 3)``
+        uint8 RGB (several moments of a clip give a steadier embedding than one frame)."""
+        if crops.ndim != 4 or crops.shape[1:] != (self.config.crop_size,) * 2 + (3,):
+            raise ValueError(f"crops must be (n, {self.config.crop_size}, "
+                             f"{self.config.crop_size}, 3), got {crops.shape}")
+        images = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        images = images.permute(0, 3, 1, 2).float() / 255.0
+        return self.visual(images).mean(dim=0).cpu().numpy()
+
+    def spectrogram(self, mix: np.ndarray) -> np.ndarray:
+        """Warped magnitude ``(log_bins, frames)`` float32 of ``mix (samples,)`` at the model rate,
+        right-padded by the STFT latency so that :meth:`apply` can rebuild every sample."""
+        stft = self.config.audio.stft
+        spec = stft_np(np.pad(np.asarray(mix, np.float32), (0, stft.latency_samples)), stft)
+        return (self._warp @ np.abs(spec)).astype(np.float32)
+
+    # ------------------------------------------------------------------ masks
+
+    @torch.no_grad()
+    def masks(self, mix_mag: np.ndarray, embeddings: np.ndarray, mode: str = "offline",
+              iterations: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Masks ``(objects, log_bins, frames)`` in ``[0, 1]`` for one mixture.
+
+        ``mix_mag`` from :meth:`spectrogram`; ``embeddings (objects, embed_dim)``;
+        ``progress(done, total)`` after each network call.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        objects = len(embeddings)
+        if objects == 0:
+            return np.zeros((0,) + mix_mag.shape, np.float32)
+        emb = torch.as_tensor(np.asarray(embeddings, np.float32), device=self.device)
+        if mode == "streaming":
+            mag = torch.as_tensor(mix_mag, device=self.device)[None, None].expand(
+                objects, -1, -1, -1)
+            ids = torch.zeros(objects, dtype=torch.long, device=self.device)
+            out = self.causal.run_offline(log_magnitude(mag), mag, emb, ids, iterations, progress)
+            return out[:, 0].cpu().numpy()
+        return self._windowed(mix_mag, emb, iterations, progress)
+
+    def _windowed(self, mix_mag: np.ndarray, emb: torch.Tensor, iterations: int | None,
+                  progress: Callable[[int, int], None] | None) -> np.ndarray:
+        """Half-overlapping windows, masks averaged where they overlap (the reference)."""
+        window = self.config.context_frames
+        step = max(window // 2, 1)
+        frames = mix_mag.shape[-1]
+        starts = list(range(0, max(frames - window, 0) + step, step))
+        padded = np.zeros((mix_mag.shape[0], starts[-1] + window), np.float32)
+        padded[:, :frames] = mix_mag
+        objects = emb.shape[0]
+        total = np.zeros((objects,) + padded.shape, np.float32)
+        count = np.zeros(padded.shape[-1], np.float32)
+        for first in range(0, len(starts), WINDOWS_PER_BATCH):
+            group = starts[first:first + WINDOWS_PER_BATCH]
+            mags = np.stack([padded[:, s:s + window] for s in group])  # (w, L, T)
+            mag = torch.as_tensor(mags, device=self.device).repeat_interleave(objects, 0)[:, None]
+            ids = torch.arange(len(group), device=self.device).repeat_interleave(objects)
+            out = self.crn(log_magnitude(mag), mag, emb.repeat(len(group), 1), ids, iterations)
+            out = out[-1][:, 0].reshape(len(group), objects, *mags.shape[1:]).cpu().numpy()
+            for k, s in enumerate(group):
+                total[..., s:s + window] += out[k]
+                count[s:s + window] += 1
+            if progress is not None:
+                progress(first + len(group), len(starts))
+        return total[..., :frames] / count[:frames]
+
+    # ------------------------------------------------------------------ signals
+
+    def apply(self, mix: np.ndarray, rate: int, masks: np.ndarray) -> Separation:
+        """Sources and residual of ``mix (samples,)`` at ``rate`` (any rate, full band).
+
+        ``masks (objects, log_bins, model_frames)`` are the masks of the mixture resampled to
+        the model rate (:meth:`spectrogram` frames); they are unwarped onto this rate's bins and
+        interpolated onto its frame times.
+        """
+        mix = np.asarray(mix, np.float32)
+        stft = self.config.audio.stft.scaled_to(rate)
+        spec = stft_np(np.pad(mix, (0, stft.latency_samples)), stft)
+        freqs = np.fft.rfftfreq(stft.n_fft, 1.0 / rate)
+        unwarp = unwarp_matrix(self.config.audio.stft, self.config.audio.warp, freqs)
+        timed = _resample_frames(masks, self.config.audio.stft, stft, spec.shape[-1])
+        full = np.einsum("bl,klt->kbt", unwarp.astype(np.float32), timed)
+        sources = istft_np(full * spec[None], stft, length=len(mix)).astype(np.float32)
+        return Separation(sources, mix - sources.sum(axis=0), rate)
+
+    def separate(self, mix: np.ndarray, rate: int, embeddings: np.ndarray,
+                 mode: str = "offline", model_mix: np.ndarray | None = None,
+                 iterations: int | None = None) -> Separation:
+        """Everything at once: ``mix`` at ``rate`` -> :class:`Separation` at ``rate``.
+
+        ``model_mix``: the same mixture already at the model rate (else it is resampled).
+        """
+        if model_mix is None:
+            from crn_live.dsp.resample import resample
+
+            model_mix = mix if rate == self.rate else resample(mix, rate, self.rate)
+        masks = self.masks(self.spectrogram(model_mix), embeddings, mode, iterations)
+        return self.apply(mix, rate, masks)
+
+
+def frame_centres(stft: StftConfig, frames: int) -> np.ndarray:
+    """Centre time (s) of each causal frame: frame ``t`` spans ``[(t+1)*hop - n_fft, (t+1)*hop)``."""
+    return ((np.arange(frames) + 1) * stft.hop - stft.n_fft / 2) / stft.sample_rate
+
+
+def _resample_frames(masks: np.ndarray, source: StftConfig, target: StftConfig,
+                     frames: int) -> np.ndarray:
+    """Masks ``(objects, L, source frames)`` -> ``(objects, L, frames)`` on ``target``'s frame
+    times (linear interpolation; the identity when the frame times coincide)."""
+    src = frame_centres(source, masks.shape[-1])
+    dst = frame_centres(target, frames)
+    if len(src) == frames and np.allclose(src, dst, atol=1e-9):
+        return masks.astype(np.float32)
+    position = np.interp(dst, src, np.arange(len(src), dtype=np.float64))
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, len(src) - 1)
+    frac = (position - low).astype(np.float32)
+    return (masks[..., low] * (1 - frac) + masks[..., high] * frac).astype(np.float32)

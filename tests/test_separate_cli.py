@@ -1,0 +1,119 @@
+"""crn-separate on real inputs: a clip folder, a video with an audio track (muxed by ffmpeg here)
+and an objects file; full-band WAVs at the input rate; one-line refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crn_live.audio_io import read_audio
+from crn_live.cli import separate_main
+from crn_live.errors import UserError
+from tests.test_separation import checkpoint, separator  # noqa: F401 - shared fixtures
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+def _first(folder: Path) -> Path:
+    return sorted(p for p in folder.iterdir() if p.is_dir())[0]
+
+
+def test_clip_folder_gives_full_band_sources_that_add_up(clip_sets, checkpoint, tmp_path):
+    clip = _first(clip_sets[3])
+    out = tmp_path / "out"
+    assert separate_main([str(clip), "--out", str(out), "--model", str(checkpoint)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    meta = json.loads((clip / "meta.json").read_text())
+    assert [o["class"] for o in report["objects"]] == [s["class"] for s in meta["slots"]]
+    mix, rate = read_audio(clip / "mix.wav")
+    assert report["sample_rate"] == rate == 44100
+    total = np.zeros_like(mix, dtype=np.float64)
+    for entry in report["objects"] + [report["residual"]]:
+        signal, signal_rate = read_audio(out / entry["wav"])
+        assert signal_rate == rate and signal.shape == mix.shape
+        total += signal
+    assert np.max(np.abs(total - mix)) < 1e-5
+    assert not list(out.glob(".*partial"))
+
+
+def test_streaming_mode_and_separate_audio(clip_sets, checkpoint, tmp_path):
+    clip = _first(clip_sets[2])
+    mono = tmp_path / "other.wav"
+    mix, rate = read_audio(clip / "mix.wav")
+    import soundfile
+
+    soundfile.write(mono, mix[: rate], rate, subtype="FLOAT")  # the first second only
+    out = tmp_path / "out"
+    assert separate_main([str(clip), "--out", str(out), "--model", str(checkpoint), "--mode",
+                          "streaming", "--audio", str(mono)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    assert report["mode"] == "streaming" and report["seconds"] == 1.0
+    assert read_audio(out / f"0_{report['objects'][0]['class'].lower()}.wav")[0].shape == (
+        rate,)
+
+
+def _video_with_audio(clip: Path, tmp_path: Path, audio: bool = True) -> Path:
+    video = tmp_path / ("with_audio.mp4" if audio else "silent.mp4")
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip / "video.mp4")]
+    if audio:
+        command += ["-i", str(clip / "mix.wav"), "-c:a", "aac", "-shortest"]
+    subprocess.run(command + ["-c:v", "copy", str(video)], check=True)
+    return video
+
+
+@needs_ffmpeg
+def test_video_with_objects_file(clip_sets, checkpoint, tmp_path):
+    clip = _first(clip_sets[2])
+    meta = json.loads((clip / "meta.json").read_text())
+    video = _video_with_audio(clip, tmp_path)
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps({"objects": [
+        {"class": s["class"].lower(), "box": s["boxes"][0]} for s in meta["slots"]]}))
+    out = tmp_path / "out"
+    assert separate_main([str(video), "--objects", str(objects), "--out", str(out), "--model",
+                          str(checkpoint)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    assert [o["class"] for o in report["objects"]] == [s["class"] for s in meta["slots"]]
+    assert report["sample_rate"] == 44100
+    assert abs(report["seconds"] - meta["n_samples"] / meta["sample_rate"]) < 0.1
+
+
+def _refusal(argv: list[str]) -> str:
+    with pytest.raises(UserError) as info:
+        separate_main(argv)
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+@needs_ffmpeg
+def test_one_line_refusals(clip_sets, checkpoint, tmp_path):
+    clip = _first(clip_sets[2])
+    model = ["--model", str(checkpoint), "--out", str(tmp_path / "out")]
+    assert "not found" in _refusal([str(tmp_path / "missing.mp4")] + model)
+    assert "--objects" in _refusal([str(clip / "video.mp4")] + model)
+    assert "not a clip folder" in _refusal([str(tmp_path)] + model)
+    (tmp_path / "notes.txt").write_text("hello")
+    assert "neither a clip folder nor a video" in _refusal([str(tmp_path / "notes.txt")] + model)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 1000)
+    assert "cannot open video" in _refusal([str(broken)] + model)
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps([{"class": "Kazoo", "box": [0, 0, 10, 10]}]))
+    assert "unknown instrument class 'Kazoo'" in _refusal(
+        [str(clip / "video.mp4"), "--objects", str(objects)] + model)
+    objects.write_text(json.dumps([{"class": "Violin", "box": [0, 0, 9999, 10]}]))
+    assert "inside the 320x240 frame" in _refusal(
+        [str(clip / "video.mp4"), "--objects", str(objects)] + model)
+    objects.write_text(json.dumps([{"class": "Violin", "box": [0, 0, 50, 50]}]))
+    silent = _video_with_audio(clip, tmp_path, audio=False)
+    assert "no readable audio track" in _refusal(
+        [str(silent), "--objects", str(objects)] + model)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"nope")
+    assert "cannot read" in _refusal([str(clip), "--model", str(garbage), "--out",
+                                      str(tmp_path / "o")])
