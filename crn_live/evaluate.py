@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from crn_live.data.clips import Clip
+from crn_live.data.clips import Clip, ClipError
 from crn_live.dsp.masking import oracle_log_masks
 from crn_live.metrics import audible, bss_eval
 from crn_live.separation import Separator
@@ -63,6 +63,9 @@ def evaluate_clip(separator: Separator, clip: Clip, methods: tuple[str, ...]) ->
     stems = clip.stems(rate)
     n = min(len(mix), stems.shape[-1])
     mix, stems = mix[:n], stems[:, :n]
+    if not (np.isfinite(mix).all() and np.isfinite(stems).all()):
+        raise ClipError(f"{clip.folder} has non-finite samples (NaN/inf) in its mix or stems: "
+                        f"regenerate it with this crn-synth")
     keep = audible(stems)
     classes = tuple(s.class_name for s in clip.slots)
     empty = {m: {k: [] for k in METRICS} for m in methods}

@@ -131,3 +131,11 @@ def test_crn_eval_reports_every_method_and_the_oracle_beats_the_mixture(
         report["methods"]["streaming"]["sdr"] - report["methods"]["offline"]["sdr"], abs=1e-3)
     assert report["model"]["algorithmic_latency_ms"] == pytest.approx(
         separator.config.algorithmic_latency_ms, abs=0.1)
+
+
+def test_bundled_model_is_the_default_and_separates(clip_sets, tmp_path):
+    out = tmp_path / "bundled.json"
+    assert eval_main(["--data", str(clip_sets[2]), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["checkpoint"] == "bundled" and report["model"]["train_step"] >= 4000
+    assert report["methods"]["offline"]["sdri"] > 3.0  # an untrained model scores about 0

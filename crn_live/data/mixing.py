@@ -51,14 +51,15 @@ def room_impulse_response(room: Room, rng: np.random.Generator, sample_rate: int
 
 
 def active_rms(x: np.ndarray, sample_rate: int) -> float:
-    """RMS over the 50 ms blocks that are not near-silent (a level for sparse parts)."""
+    """RMS over the 50 ms blocks that are not near-silent (a level for sparse parts); 0 for
+    digital silence (a part with no note in the clip)."""
     block = max(1, sample_rate // 20)
     n = len(x) // block
     if n == 0:
         return float(np.sqrt(np.mean(x**2) + 1e-20))
     energy = np.mean(x[: n * block].reshape(n, block) ** 2, axis=1)
     loud = energy[energy > energy.max() * 1e-3]
-    return float(np.sqrt(np.mean(loud) + 1e-20))
+    return float(np.sqrt(np.mean(loud) + 1e-20)) if loud.size else 0.0
 
 
 def mix_stems(stems: list[np.ndarray], rng: np.random.Generator, sample_rate: int,
@@ -75,7 +76,9 @@ def mix_stems(stems: list[np.ndarray], rng: np.random.Generator, sample_rate: in
     n = len(stems[0])
     out = np.zeros((len(stems), n), np.float64)
     for k, stem in enumerate(stems):
-        x = stem.astype(np.float64) * (0.1 / active_rms(stem, sample_rate)) * 10 ** (gains_db[k] / 20)
+        rms = active_rms(stem, sample_rate)
+        level = 0.1 / rms if rms > 0 else 0.0  # a silent stem stays silent (not 0/0 = NaN)
+        x = stem.astype(np.float64) * level * 10 ** (gains_db[k] / 20)
         if room is not None:
             x = signal.oaconvolve(x, room_impulse_response(room, rng, sample_rate))[:n]
         out[k] = x
