@@ -173,7 +173,7 @@ def test_help_for_every_command():
 
 
 def test_planned_command_says_not_built_in_one_line():
-    result = subprocess.run([sys.executable, "-c", "from crn_live.cli import crn_train; crn_train()"],
+    result = subprocess.run([sys.executable, "-c", "from crn_live.cli import crn_live; crn_live()"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "not built yet" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
