@@ -21,13 +21,12 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from crn_live.data.clips import Clip, ClipError
+from crn_live.data.clips import Clip, ClipError, spaced_frames
 from crn_live.dsp.masking import oracle_log_masks
 from crn_live.metrics import audible, bss_eval
 from crn_live.separation import Separator
 
 METRICS = ("sdr", "sir", "sar", "sdri")
-CROPS_PER_SECOND = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +49,8 @@ class ClipScores:
 
 def clip_embeddings(separator: Separator, clip: Clip) -> np.ndarray:
     """``(slots, embed_dim)``: each slot's mean embedding over crops two per second."""
-    n_frames = int(clip.meta["n_frames"])
-    step = max(1, int(round(clip.fps / CROPS_PER_SECOND)))
-    crops = clip.crops(np.arange(step // 2, n_frames, step), separator.config.crop_size)
+    crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps),
+                       separator.config.crop_size)
     return np.stack([separator.embed(crops[:, k]) for k in range(len(clip.slots))])
 
 

@@ -26,13 +26,12 @@ import cv2
 import numpy as np
 
 from crn_live.audio_io import read_audio, write_wav
-from crn_live.data.clips import crop_box, open_clip, read_frames
+from crn_live.data.clips import crop_box, open_clip, read_frames, spaced_frames
 from crn_live.data.instruments import lookup
 from crn_live.dsp.resample import resample
 from crn_live.errors import UserError
 from crn_live.separation import Separator
 
-CROPS_PER_SECOND = 2.0
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 
@@ -91,8 +90,7 @@ def _clip_job(folder: Path, crop_size: int, objects: Path | None) -> SeparationJ
     if objects is not None:
         raise UserError(f"{folder} is a clip folder with its own objects; --objects is for "
                         f"video files")
-    step = max(1, int(round(clip.fps / CROPS_PER_SECOND)))
-    crops = clip.crops(np.arange(step // 2, int(clip.meta["n_frames"]), step), crop_size)
+    crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps), crop_size)
     mix, rate = _mono(folder / "mix.wav")
     found = tuple(InputObject(s.class_name, crops[:, k], {"slot": s.name, "boxes": "meta.json"})
                   for k, s in enumerate(clip.slots))
@@ -113,8 +111,7 @@ def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJ
                         f"and box of each instrument (automatic detection comes with the "
                         f"detector)")
     specs = read_objects(objects, width, height)
-    step = max(1, int(round(fps / CROPS_PER_SECOND)))
-    indices = list(range(step // 2, max(n_frames, 1), step)) or [0]
+    indices = spaced_frames(n_frames, fps).tolist()
     frames = read_frames(video, indices)
     found = tuple(
         InputObject(name, np.stack([crop_box(frames[i], np.asarray(box), crop_size)

@@ -28,7 +28,8 @@ import torch
 
 from crn_live.config import ModelConfig, StftConfig
 from crn_live.dsp.stft import istft_np, stft_np
-from crn_live.dsp.warp import unwarp_matrix, warp_matrix
+from crn_live.dsp.masking import log_magnitude_bins, padded_stft
+from crn_live.dsp.warp import unwarp_matrix
 from crn_live.models import ChunkedCausalCRN, load_checkpoint, log_magnitude
 from crn_live.models.crn import CRN
 from crn_live.models.visual import VisualEncoder
@@ -60,7 +61,6 @@ class Separator:
         self.crn = crn.to(self.device).eval()
         self.causal = ChunkedCausalCRN.from_crn(self.crn)
         self.meta = dict(meta or {})
-        self._warp = warp_matrix(config.audio.stft, config.audio.warp).astype(np.float32)
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu") -> "Separator":
@@ -96,9 +96,9 @@ class Separator:
     def spectrogram(self, mix: np.ndarray) -> np.ndarray:
         """Warped magnitude ``(log_bins, frames)`` float32 of ``mix (samples,)`` at the model rate,
         right-padded by the STFT latency so that :meth:`apply` can rebuild every sample."""
-        stft = self.config.audio.stft
-        spec = stft_np(np.pad(np.asarray(mix, np.float32), (0, stft.latency_samples)), stft)
-        return (self._warp @ np.abs(spec)).astype(np.float32)
+        audio = self.config.audio
+        return log_magnitude_bins(padded_stft(np.asarray(mix, np.float32), audio),
+                                  audio).astype(np.float32)
 
     # ------------------------------------------------------------------ masks
 

@@ -73,6 +73,13 @@ class Clip:
         return out
 
 
+def spaced_frames(n_frames: int, fps: float, per_second: float = 2.0) -> np.ndarray:
+    """Video frame indices ``per_second`` times a second, mid-interval; at least frame 0."""
+    step = max(1, int(round(fps / per_second)))
+    frames = np.arange(step // 2, n_frames, step)
+    return frames if len(frames) else np.zeros(1, np.int64)
+
+
 def crop_box(image_bgr: np.ndarray, box: np.ndarray, size: int, margin: float = 0.1) -> np.ndarray:
     """A square RGB crop ``(size, size, 3)`` around ``box`` ``[x0, y0, x1, y1]`` (pixels)."""
     h, w = image_bgr.shape[:2]

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from crn_live.data.clips import Clip
+from crn_live.data.clips import Clip, spaced_frames
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,8 +122,7 @@ class MixtureSampler:
         stems = _pad_to(stems, self.spec.window_samples)
         mix = _pad_to(clip.mix(rate)[None], self.spec.window_samples)[0]
         n_frames = int(clip.meta["n_frames"])
-        step = max(1, int(round(clip.fps / self.spec.crops_per_second)))
-        frames = np.arange(step // 2, n_frames, step)
+        frames = spaced_frames(n_frames, clip.fps, self.spec.crops_per_second)
         cached = _Cached(stems, mix, frames / clip.fps, clip.crops(frames, self.spec.crop_size))
         self._cache[key] = cached
         if len(self._cache) > self._cache_clips:
