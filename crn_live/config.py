@@ -236,6 +236,56 @@ class ModelConfig:
         return cls(**{**sizes, **changes})
 
 
+@dataclasses.dataclass(frozen=True)
+class DetectorConfig:
+    """The instrument detector: input size, widths, classes, and decoding thresholds.
+
+    A centre-point (heat-map) detector: the image ``input_height x input_width`` (frames are
+    letterboxed to it) goes through a stride-32 trunk with a feature-pyramid neck back up to
+    ``output_stride``; per cell the head predicts one score per class and the box around the
+    centre. ``widths`` are the channel counts of the stride 2, 4, 8, 16 and 32 stages.
+    """
+
+    input_width: int = 320
+    input_height: int = 240
+    widths: tuple[int, ...] = (24, 48, 64, 128, 192)
+    neck_width: int = 96
+    output_stride: int = 8
+    classes: tuple[str, ...] = ()
+    score_threshold: float = 0.3
+    nms_iou: float = 0.5
+    max_detections: int = 16
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            from crn_live.data.instruments import CLASSES  # plain data, no cycle
+
+            object.__setattr__(self, "classes", CLASSES)
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        problem = self._problem()
+        if problem:
+            raise ValueError(f"invalid DetectorConfig: {problem}")
+
+    def _problem(self) -> str:
+        if len(self.widths) != 5 or min(self.widths) < 1 or self.neck_width < 1:
+            return f"widths {self.widths} must be 5 positive channel counts"
+        if self.output_stride not in (4, 8, 16):
+            return f"output_stride {self.output_stride} must be 4, 8 or 16"
+        if self.input_width % self.output_stride or self.input_height % self.output_stride:
+            return (f"input {self.input_width}x{self.input_height} is not a multiple of "
+                    f"output_stride {self.output_stride}")
+        if not (0 < self.score_threshold < 1 and 0 < self.nms_iou <= 1
+                and self.max_detections >= 1):
+            return "score_threshold and nms_iou must be in (0, 1], max_detections >= 1"
+        return ""
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """``(height, width)`` of the score map."""
+        return self.input_height // self.output_stride, self.input_width // self.output_stride
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) config dataclass."""
     return dataclasses.asdict(config)
@@ -262,5 +312,6 @@ def config_hash(config: Any) -> str:
 
 
 _DATACLASSES: dict[str, type] = {
-    c.__name__: c for c in (StftConfig, WarpConfig, AudioConfig, SynthConfig, ModelConfig)
+    c.__name__: c for c in (StftConfig, WarpConfig, AudioConfig, SynthConfig, ModelConfig,
+                            DetectorConfig)
 }

@@ -39,9 +39,9 @@ from crn_live.data.clips import Clip
 from crn_live.data.mixtures import Example, MixtureSampler, MixtureSpec
 from crn_live.dsp.stft import stft
 from crn_live.dsp.warp import LogFrequencyWarp
-from crn_live.errors import UserError
 from crn_live.losses import LossWeights, crn_loss
 from crn_live.metrics import audible, bss_eval
+from crn_live.run_state import read_state, write_state
 from crn_live.models import CRNSystem, load_checkpoint, log_magnitude, save_checkpoint
 
 STATE_FORMAT = "crn-live-train-state"
@@ -399,27 +399,15 @@ def _save_model(run: Run, system: CRNSystem, state: _State, name: str) -> None:
 def _save_state(path: Path, system: CRNSystem, optimizer: torch.optim.Optimizer,
                 state: _State, run: Run, started: float) -> None:
     seconds = state.seconds + time.perf_counter() - started
-    payload = {"format": STATE_FORMAT, "model": to_dict(run.model), "train": to_dict(run.train),
-               "step": state.step, "best": state.best, "seconds": seconds,
-               "history": state.history, "system": system.state_dict(),
-               "optimizer": optimizer.state_dict()}
-    partial = path.with_name(f".{path.name}.partial")
-    torch.save(payload, partial)
-    partial.replace(path)
+    write_state(path, {"format": STATE_FORMAT, "model": to_dict(run.model),
+                       "train": to_dict(run.train), "step": state.step, "best": state.best,
+                       "seconds": seconds, "history": state.history,
+                       "system": system.state_dict(), "optimizer": optimizer.state_dict()})
 
 
 def _load_state(path: Path, system: CRNSystem, optimizer: torch.optim.Optimizer,
                 run: Run) -> _State:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the same user problem
-        raise UserError(f"cannot resume from {path} ({type(error).__name__}); delete it to "
-                        f"start over") from None
-    if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
-        raise UserError(f"{path} is not a crn-train state file; delete it to start over")
-    if payload["model"] != to_dict(run.model):
-        raise UserError(f"{path} was trained with another model config; use another --out or "
-                        f"the same --size/--config as the interrupted run")
+    payload = read_state(path, STATE_FORMAT, to_dict(run.model), "crn-train")
     system.load_state_dict(payload["system"])
     optimizer.load_state_dict(payload["optimizer"])
     return _State(payload["step"], payload["best"], payload["seconds"], payload["history"])

@@ -22,11 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from crn_live.config import ModelConfig, config_hash, from_dict, to_dict
+from crn_live.config import DetectorConfig, ModelConfig, config_hash, from_dict, to_dict
 from crn_live.errors import UserError
 from crn_live.models.causal import ChunkedCausalCRN
 from crn_live.models.classifier import AudioClassifier
 from crn_live.models.crn import CRN
+from crn_live.models.detector import InstrumentDetector
 from crn_live.models.system import CRNSystem, SeparatorModel
 from crn_live.models.visual import VisualEncoder
 
@@ -41,7 +42,10 @@ KINDS: dict[str, type[nn.Module]] = {
     "audio_classifier": AudioClassifier,
     "crn_system": CRNSystem,
     "separator": SeparatorModel,
+    "detector": InstrumentDetector,
 }
+#: The config class each kind is built from (``ModelConfig`` unless listed).
+CONFIG_CLASSES: dict[str, type] = {"detector": DetectorConfig}
 
 
 class CheckpointError(UserError):
@@ -53,7 +57,7 @@ class Checkpoint:
     """A loaded checkpoint: the rebuilt model (in eval mode), its config, kind and metadata."""
 
     model: nn.Module
-    config: ModelConfig
+    config: Any  # ModelConfig, or DetectorConfig for a detector
     kind: str
     meta: dict[str, Any]
 
@@ -67,7 +71,7 @@ def kind_of(model: nn.Module) -> str:
 
 
 def save_checkpoint(
-    path: str | Path, model: nn.Module, config: ModelConfig, meta: dict[str, Any] | None = None,
+    path: str | Path, model: nn.Module, config: Any, meta: dict[str, Any] | None = None,
     half: bool = False,
 ) -> None:
     """Write ``model``'s weights with its config and JSON-ready ``meta`` to ``path``.
@@ -101,7 +105,7 @@ def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
     return tensor.half() if half and tensor.is_floating_point() else tensor
 
 
-def load_checkpoint(path: str | Path, expected: ModelConfig | None = None) -> Checkpoint:
+def load_checkpoint(path: str | Path, expected: Any = None) -> Checkpoint:
     """Read a checkpoint, check it, rebuild its model from the stored config.
 
     ``expected``: refuse unless the stored config equals it. Raises :class:`CheckpointError`.
@@ -160,10 +164,10 @@ def _read(path: Path) -> dict[str, Any]:
     return payload
 
 
-def _stored_config(path: Path, payload: dict[str, Any]) -> ModelConfig:
-    """The stored :class:`ModelConfig`, checked against the stored hash."""
+def _stored_config(path: Path, payload: dict[str, Any]) -> Any:
+    """The stored config (of the class the kind is built from), checked against its hash."""
     try:
-        config = from_dict(ModelConfig, payload.get("config"))
+        config = from_dict(CONFIG_CLASSES.get(payload["kind"], ModelConfig), payload.get("config"))
     except (ValueError, TypeError, AttributeError) as error:
         raise CheckpointError(f"{path} stores a model config this crn-live cannot rebuild "
                               f"({error}): it comes from an incompatible version") from None
@@ -184,7 +188,7 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _mismatch_message(path: Path, stored: ModelConfig, expected: ModelConfig) -> str:
+def _mismatch_message(path: Path, stored: Any, expected: Any) -> str:
     """One line naming every differing field, checkpoint value vs expected value."""
     have, want = _flat(to_dict(stored)), _flat(to_dict(expected))
     diffs = [f"{k} {have.get(k)!r} != {want.get(k)!r}" for k in sorted(have) if
