@@ -43,3 +43,75 @@ def bench_synth(clips: int, seconds: float, sources: int, workers: int, json_pat
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def bench_detector(model: Path | None, frames: int, threads: int, json_path: Path,
+                   frame_size: tuple[int, int] = (640, 480), video: Path | None = None) -> dict:
+    """Detector speed per frame on onnxruntime (the CPU default) and on PyTorch eager.
+
+    The detector is exported to ONNX (as ``export/export_onnx.py`` does) in a temporary folder;
+    each backend is timed network-only (the input already letterboxed) and end to end (a BGR
+    frame of ``frame_size`` in, letterbox + network + decoding + NMS, detections out), after a
+    warm-up, one frame at a time as live. Frames come from ``video`` or are noise.
+    """
+    import cv2
+    import numpy as np
+    import torch
+
+    from crn_live.vision.detector import BUNDLED_DETECTOR, OwnDetector
+    from crn_live.vision.decode import letterbox
+
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    if video is not None:
+        capture = cv2.VideoCapture(str(video))
+        images = []
+        while len(images) < frames:
+            ok, image = capture.read()
+            if not ok:
+                break
+            images.append(image)
+        capture.release()
+    else:
+        width, height = frame_size
+        images = [rng.integers(0, 256, (height, width, 3), np.uint8) for _ in range(frames)]
+    result: dict = {"machine": machine_info(), "threads": threads, "frames": len(images),
+                    "frame_size": list(images[0].shape[1::-1]),
+                    "model": str(model or BUNDLED_DETECTOR), "backends": {}}
+    on_torch = OwnDetector.load(model)
+    c = on_torch.config
+    result["input_size"] = [c.input_width, c.input_height]
+    with tempfile.TemporaryDirectory(prefix="crn-bench-detector-") as tmp:
+        from crn_live.models import load_checkpoint
+        from export.export_onnx import export_detector
+
+        graph = export_detector(load_checkpoint(model or BUNDLED_DETECTOR).model,
+                                Path(tmp) / "detector.onnx")
+        on_onnx = OwnDetector.from_onnx(graph, threads=threads)
+        for name, detector in (("onnxruntime", on_onnx), ("torch", on_torch)):
+            inputs = [letterbox(im, c.input_width, c.input_height)[0][None] for im in images]
+            result["backends"][name] = {
+                "network_ms": _timed(lambda k: detector._run(inputs[k]), len(images)),
+                "end_to_end_ms": _timed(lambda k: detector.detect(images[k]), len(images))}
+            e2e = result["backends"][name]["end_to_end_ms"]["median"]
+            result["backends"][name]["fps"] = round(1000.0 / e2e, 1)
+    result["target_fps"] = 15
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _timed(call, n: int, warmup: int = 5) -> dict:
+    """Median / p99 / mean of ``call(k)`` for ``k`` in ``range(n)``, in milliseconds."""
+    import numpy as np
+
+    for k in range(min(warmup, n)):
+        call(k)
+    times = []
+    for k in range(n):
+        started = time.perf_counter()
+        call(k)
+        times.append(1000.0 * (time.perf_counter() - started))
+    return {"median": round(float(np.median(times)), 3),
+            "p99": round(float(np.percentile(times, 99)), 3),
+            "mean": round(float(np.mean(times)), 3)}

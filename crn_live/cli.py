@@ -148,13 +148,36 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--sources", type=_positive_int, default=2)
     s.add_argument("--workers", type=_positive_int, default=2)
     s.add_argument("--json", type=Path, required=True, help="where to write the result")
+    d = sub.add_parser("detector", help="detector frames per second (onnxruntime and torch)")
+    d.add_argument("--model", type=Path, help="detector checkpoint (default: the bundled one)")
+    d.add_argument("--frames", type=_positive_int, default=200, help="frames timed (200)")
+    d.add_argument("--threads", type=_positive_int, default=2, help="CPU threads (2)")
+    d.add_argument("--video", type=Path, help="time on this video's frames (default: noise "
+                                              "frames of 640x480, a webcam's size)")
+    d.add_argument("--json", type=Path, required=True, help="where to write the result")
     args = p.parse_args(argv)
+    if args.bench == "detector":
+        return _bench_detector(args)
     from crn_live.bench import bench_synth
 
     result = bench_synth(clips=args.clips, seconds=args.seconds, sources=args.sources,
                          workers=args.workers, json_path=args.json)
     print(f"{result['clips_per_minute']:.1f} clips/min; one hour of {args.sources}-source clips "
           f"in {result['minutes_per_audio_hour']:.1f} min (target < 15); wrote {args.json}")
+    return 0
+
+
+def _bench_detector(args: argparse.Namespace) -> int:
+    from crn_live.bench import bench_detector
+
+    if args.video is not None and not args.video.is_file():
+        raise UserError(f"--video {args.video} not found")
+    result = bench_detector(args.model, args.frames, args.threads, args.json, video=args.video)
+    for name, b in result["backends"].items():
+        print(f"{name:>11}: {b['fps']:6.1f} fps end to end (median "
+              f"{b['end_to_end_ms']['median']:.1f} ms, p99 {b['end_to_end_ms']['p99']:.1f} ms; "
+              f"network {b['network_ms']['median']:.1f} ms)")
+    print(f"target >= {result['target_fps']} fps on onnxruntime; wrote {args.json}")
     return 0
 
 
@@ -209,38 +232,102 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(_json_ready(data), indent=1, allow_nan=False) + "\n")
 
 
+def eval_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="crn-eval",
+        description="Separation: SDR / SIR / SAR / SDRi (BSS Eval) of a separator on crn-synth "
+                    "clip folders, beside the unprocessed mixture and the oracle ideal ratio "
+                    "mask. Detection (--task detector): mAP@0.5 and mAP@0.5:0.95 of a detector "
+                    "on the clips' video frames.",
+        epilog="examples: crn-eval --data data/test2 --data data/test3 --streaming --detect "
+               "--json results/eval.json; crn-eval --task detector --data data/test2 --json "
+               "results/detector.json")
+    p.add_argument("--task", choices=("separation", "detector"), default="separation",
+                   help="what to score (separation)")
+    p.add_argument("--data", type=Path, action="append", required=True,
+                   help="folder of clips (repeatable), e.g. crn-synth --split test output")
+    p.add_argument("--model", type=Path, help="separator checkpoint, or with --task detector the "
+                   "detector (.pt or .onnx); default: the bundled one")
+    p.add_argument("--streaming", action="store_true",
+                   help="also run the chunked causal model hop by hop, exactly as live")
+    p.add_argument("--detect", action="store_true",
+                   help="also separate with detected + tracked boxes instead of the clips' own")
+    p.add_argument("--detector", type=Path,
+                   help="detector for --detect (.pt, our .onnx, or an external YOLO .onnx); "
+                        "default: the bundled one")
+    p.add_argument("--detector-labels", type=Path,
+                   help="class names of an external ONNX detector, one per line")
+    p.add_argument("--frames-per-clip", type=_positive_int, default=10,
+                   help="detector task: video frames scored per clip (10)")
+    p.add_argument("--json", type=Path, required=True, help="where to write the report")
+    p.add_argument("--limit", type=_positive_int, help="only the first N clips of each folder")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
+    return p
+
+
 def eval_main(argv: Sequence[str] | None = None) -> int:
     from tqdm import tqdm
 
     from crn_live.data.clips import find_clips
     from crn_live.evaluate import evaluate
 
-    p = argparse.ArgumentParser(
-        prog="crn-eval",
-        description="SDR / SIR / SAR / SDRi (BSS Eval) of a separator on crn-synth clip folders, "
-                    "beside the unprocessed mixture and the oracle ideal ratio mask.",
-        epilog="example: crn-eval --data data/test2 --data data/test3 --streaming "
-               "--json results/eval.json")
-    p.add_argument("--data", type=Path, action="append", required=True,
-                   help="folder of clips (repeatable), e.g. crn-synth --split test output")
-    p.add_argument("--model", type=Path, help="checkpoint (default: the bundled small model)")
-    p.add_argument("--streaming", action="store_true",
-                   help="also run the chunked causal model hop by hop, exactly as live")
-    p.add_argument("--json", type=Path, required=True, help="where to write the report")
-    p.add_argument("--limit", type=_positive_int, help="only the first N clips of each folder")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
-    args = p.parse_args(argv)
+    args = eval_parser().parse_args(argv)
     clips = [c for d in args.data for c in find_clips(d)[:args.limit]]
+    if args.task == "detector":
+        return _eval_detector(args, clips)
     separator = _separator(args.model, args.device)
+    detector = _detector(args.detector, args.detector_labels, args.device) if args.detect \
+        else None
     with tqdm(total=len(clips), unit="clip", desc="crn-eval") as bar:
-        report = evaluate(separator, clips, args.streaming, progress=lambda _c: bar.update())
+        report = evaluate(separator, clips, args.streaming, progress=lambda _c: bar.update(),
+                          detector=detector)
     report["data"] = [str(d) for d in args.data]
     report["checkpoint"] = str(args.model) if args.model else "bundled"
     _write_json(args.json, report)
     for method, m in report["methods"].items():
-        print(f"{method:>10}: SDR {m['sdr']:6.2f}  SIR {m['sir']:6.2f}  SAR {m['sar']:6.2f}  "
+        print(f"{method:>19}: SDR {m['sdr']:6.2f}  SIR {m['sir']:6.2f}  SAR {m['sar']:6.2f}  "
               f"SDRi {m['sdri']:5.2f} dB")
+    if detector is not None:
+        d = report["detection"]
+        print(f"detected and tracked {d['matched_sources']} of {d['sources']} instruments "
+              f"({d['extra_tracks']} extra tracks)")
     print(f"{report['sources_scored']} sources in {len(clips)} clips; wrote {args.json}")
+    return 0
+
+
+def _detector(path: Path | None, labels: Path | None, device: str, **decoding):
+    from crn_live.vision.detector import open_detector
+
+    return open_detector(path, labels, _device(device), **decoding)
+
+
+def _eval_detector(args: argparse.Namespace, clips: list) -> int:
+    from tqdm import tqdm
+
+    from crn_live.data.frames import load_frames
+    from crn_live.evaluate import evaluate_detection
+
+    if args.streaming or args.detect or args.detector:
+        raise UserError("--streaming, --detect and --detector are for separation; with --task "
+                        "detector give the detector as --model")
+    detector = _detector(args.model, args.detector_labels, args.device, threshold=0.01,
+                         max_detections=100)
+    with tqdm(total=len(clips), unit="clip", desc="reading frames") as bar:
+        frames = load_frames(clips, args.frames_per_clip, detector.classes, seed=0,
+                             progress=lambda done, _total: bar.update(done - bar.n))
+    with tqdm(total=len(frames.images), unit="frame", desc="crn-eval detector") as bar:
+        report = evaluate_detection(detector, frames,
+                                    progress=lambda done, _total: bar.update(done - bar.n))
+    report.update({"data": [str(d) for d in args.data], "clips": len(clips),
+                   "detector": detector.describe(),
+                   "checkpoint": str(args.model) if args.model else "bundled"})
+    _write_json(args.json, report)
+    for name, c in report["per_class"].items():
+        if c["objects"]:
+            print(f"{name:>10}: AP@0.5 {c['ap50']:.3f}  AP@0.5:0.95 {c['ap50_95']:.3f}  "
+                  f"({c['objects']} objects)")
+    print(f"mAP@0.5 {report['map50']:.3f}, mAP@0.5:0.95 {report['map50_95']:.3f} on "
+          f"{report['frames']} frames of {len(clips)} clips; wrote {args.json}")
     return 0
 
 
@@ -257,10 +344,12 @@ def separate_main(argv: Sequence[str] | None = None) -> int:
         prog="crn-separate",
         description="Separate a recording into one full-band WAV per instrument plus the "
                     "residual, guided by each instrument's picture.",
-        epilog="INPUT is a crn-synth clip folder (objects from its meta.json) or a video file "
-               "with --objects FILE.json ({\"objects\": [{\"class\": \"Violin\", \"box\": "
-               "[x0, y0, x1, y1]}, ...]}, boxes in pixels); its audio track is used unless "
-               "--audio FILE is given.")
+        epilog="INPUT is a crn-synth clip folder (objects from its meta.json unless --detect) "
+               "or a video file: its instruments are detected and tracked, or given with "
+               "--objects FILE.json ({\"objects\": [{\"class\": \"Violin\", \"box\": "
+               "[x0, y0, x1, y1]}, ...]}, boxes in pixels; with --detect they are kept beside "
+               "the detected ones). The video's audio track is used unless --audio FILE is "
+               "given.")
     p.add_argument("input", type=Path, help="clip folder or video file")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--audio", type=Path, help="audio file to separate (instead of the video's)")
@@ -268,11 +357,30 @@ def separate_main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model", type=Path, help="checkpoint (default: the bundled small model)")
     p.add_argument("--mode", choices=("offline", "streaming"), default="offline",
                    help="offline windows (default) or the chunked causal model as live")
+    p.add_argument("--detect", action="store_true",
+                   help="detect instruments even where a clip or --objects gives them")
+    p.add_argument("--detector", type=Path,
+                   help="detector: .pt, our .onnx, or an external YOLO .onnx (default: bundled)")
+    p.add_argument("--detector-labels", type=Path,
+                   help="class names of an external ONNX detector, one per line")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     args = p.parse_args(argv)
     separator = _separator(args.model, args.device)
-    job = load_input(args.input, separator.config.crop_size, audio=args.audio,
-                     objects=args.objects)
+    plain_video = not args.input.is_dir() and args.objects is None
+    detector = None
+    if args.detect or plain_video or args.detector is not None:
+        detector = _detector(args.detector, args.detector_labels, args.device)
+    with tqdm(total=1, unit="frame", desc="detecting", disable=detector is None) as bar:
+        def scanned(done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+        job = load_input(args.input, separator.config.crop_size, audio=args.audio,
+                         objects=args.objects, detector=detector, progress=scanned)
+    if detector is not None:
+        print(f"{detector.describe()}: " + ", ".join(
+            f"{o.class_name} #{o.origin['track_id']} ({o.origin['source']})"
+            for o in job.objects))
     with tqdm(total=1, unit="step", desc="crn-separate") as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -293,10 +401,14 @@ def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crn-train",
         description="Train the CRN separator by mix-and-separate on crn-synth clip folders and/or "
-                    "MUSIC-layout datasets. Single process, or many with torchrun (DDP).",
-        epilog="example: crn-train --data data/train2 --data data/train3 --val data/val2 "
-               "--out runs/small --steps 4000; distributed: torchrun --nproc-per-node 2 "
-               "-m crn_live.cli train --data ... --out ...")
+                    "MUSIC-layout datasets (single process, or many with torchrun, DDP), or, "
+                    "with --task detector, the instrument detector on crn-synth frames.",
+        epilog="examples: crn-train --data data/train2 --data data/train3 --val data/val2 "
+               "--out runs/small --steps 4000; crn-train --task detector --data data/train2 "
+               "--val data/val2 --out runs/detector; distributed: torchrun "
+               "--nproc-per-node 2 -m crn_live.cli train --data ... --out ...")
+    p.add_argument("--task", choices=("separator", "detector"), default="separator",
+                   help="what to train (separator)")
     p.add_argument("--data", type=Path, action="append", default=[],
                    help="folder of crn-synth clips (repeatable)")
     p.add_argument("--music", type=Path, action="append", default=[],
@@ -308,16 +420,22 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", choices=("small", "base"), default="small",
                    help="model size (small: CPU real time; base: the reference, GPU)")
     p.add_argument("--config", type=Path,
-                   help="JSON of model config fields to change from --size, e.g. {\"ngf\": 8}")
-    p.add_argument("--steps", type=_positive_int, default=4000, help="optimiser steps (4000)")
-    p.add_argument("--batch", type=_positive_int, default=8, help="mixtures per step (8)")
-    p.add_argument("--lr", type=_positive_float, default=5e-4, help="peak learning rate (5e-4)")
+                   help="JSON of model config fields to change from --size (or from the "
+                        "detector's defaults), e.g. {\"ngf\": 8}")
+    p.add_argument("--steps", type=_positive_int,
+                   help="optimiser steps (separator 4000, detector 3000)")
+    p.add_argument("--batch", type=_positive_int,
+                   help="mixtures (separator, 8) or frames (detector, 16) per step")
+    p.add_argument("--lr", type=_positive_float,
+                   help="peak learning rate (separator 5e-4, detector 2e-3)")
     p.add_argument("--causal-weight", type=float, default=1.0,
                    help="weight of the loss on the frames a streaming step emits (1.0)")
     p.add_argument("--visual-weight", type=float, default=0.5,
                    help="weight of the instrument-class loss on the object embeddings (0.5)")
     p.add_argument("--val-every", type=_positive_int, default=250, help="steps between "
                    "validations (250)")
+    p.add_argument("--frames-per-clip", type=_positive_int, default=10,
+                   help="detector: video frames taken from each training clip (10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--init", type=Path, help="start from this checkpoint's weights")
@@ -341,20 +459,24 @@ def _device(text: str) -> str:
     return text
 
 
-def _model_config(size: str, changes: Path | None):
-    """The ``size`` preset with the fields of a JSON file changed (nested dicts merge)."""
+def _model_config(size: str, changes: Path | None, task: str = "separator"):
+    """The ``size`` preset (or the detector's defaults) with the fields of a JSON file changed
+    (nested dicts merge)."""
     import json
 
-    from crn_live.config import ModelConfig, from_dict, to_dict
+    from crn_live.config import DetectorConfig, ModelConfig, from_dict, to_dict
 
-    preset = ModelConfig.small() if size == "small" else ModelConfig.base()
+    if task == "detector":
+        preset = DetectorConfig()
+    else:
+        preset = ModelConfig.small() if size == "small" else ModelConfig.base()
     if changes is None:
         return preset
     try:
         edits = json.loads(changes.read_text())
         if not isinstance(edits, dict):
             raise ValueError("expected a JSON object of config fields")
-        return from_dict(ModelConfig, _merged(to_dict(preset), edits))
+        return from_dict(type(preset), _merged(to_dict(preset), edits))
     except FileNotFoundError:
         raise UserError(f"--config {changes} not found") from None
     except (OSError, ValueError, TypeError) as exc:
@@ -390,10 +512,12 @@ def _training_clips(args: argparse.Namespace) -> tuple[list, list]:
 def train_main(argv: Sequence[str] | None = None) -> int:
     from tqdm import tqdm
 
-    from crn_live.config import ModelConfig
     from crn_live.train import Run, TrainConfig, setup_distributed, train
 
     args = train_parser().parse_args(argv)
+    if args.task == "detector":
+        return _train_detector(args)
+    args.steps, args.batch, args.lr = args.steps or 4000, args.batch or 8, args.lr or 5e-4
     device = _device(args.device)
     rank, world = setup_distributed(device)
     if device == "cuda" and world > 1:
@@ -443,6 +567,74 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         import torch.distributed as dist
 
         dist.destroy_process_group()
+    return 0
+
+
+def _train_detector(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from crn_live.data.clips import find_clips
+    from crn_live.train_detector import DetectorRun, DetectorTrainConfig, train_detector
+
+    if not args.data:
+        raise UserError("no training data: give --data DIR (crn-synth clips, repeatable)")
+    if args.music:
+        raise UserError("--music (MUSIC layout) has no boxes; the detector trains on crn-synth "
+                        "clips (--data)")
+    if "RANK" in __import__("os").environ:
+        raise UserError("the detector trains on one process; run crn-train --task detector "
+                        "without torchrun")
+    clips = [c for d in args.data for c in find_clips(d)]
+    val = [c for d in args.val for c in find_clips(d)]
+    config = DetectorTrainConfig(steps=args.steps or 3000, batch=args.batch or 16,
+                                 lr=args.lr or 2e-3, seed=args.seed, val_every=args.val_every,
+                                 frames_per_clip=args.frames_per_clip)
+    if (args.out / "last.pt").is_file() and not args.resume:
+        raise UserError(f"{args.out} already holds a run: add --resume to continue it, or "
+                        "choose another --out")
+    device = _device(args.device)
+    run = DetectorRun(out=args.out, model=_model_config(args.size, args.config, "detector"),
+                      train=config, clips=clips, val_clips=val, device=device,
+                      data_names=tuple(str(p) for p in args.data), init=args.init)
+    print(f"crn-train: detector on {len(clips)} training clips x {config.frames_per_clip} "
+          f"frames, {len(val)} validation clips, on {device}", file=sys.stderr)
+    loading = tqdm(total=len(clips), unit="clip", desc="reading frames")
+    bar = tqdm(total=config.steps, unit="step", desc="crn-train detector", delay=0.1)
+    shown: dict = {}
+
+    def progress(step: int, info: dict) -> None:
+        loading.close()
+        shown.update(info)
+        bar.n = step
+        bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()
+                         if k in ("loss", "val_map50")}, refresh=False)
+        bar.refresh()
+
+    def read(done: int, total: int) -> None:
+        loading.n = done
+        loading.refresh()
+
+    try:
+        summary = train_detector(run, progress, resume=args.resume, loading=read)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"crn-train: interrupted at step {bar.n}; state saved in {args.out}/last.pt: "
+              "run the same command with --resume to continue", file=sys.stderr)
+        return 130
+    bar.close()
+    if args.bundle is not None:
+        from crn_live.models import load_checkpoint, save_checkpoint
+
+        checkpoint = load_checkpoint(args.out / "model.pt")
+        args.bundle.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(args.bundle, checkpoint.model, checkpoint.config,
+                        {**checkpoint.meta, "from": str(args.out / "model.pt")}, half=True)
+        print(f"crn-train: bundled detector ({args.bundle.stat().st_size / 1e6:.1f} MB) in "
+              f"{args.bundle}", file=sys.stderr)
+    best = summary["best_map50_95"]
+    print(f"crn-train: {summary['step']} steps; best validation mAP@0.5:0.95 {best:.3f}; "
+          f"model in {args.out / 'model.pt'}" if best > float("-inf") else
+          f"crn-train: {summary['step']} steps; model in {args.out / 'model.pt'}")
     return 0
 
 

@@ -5,7 +5,10 @@ Inputs:
 * a crn-synth clip folder: ``mix.wav`` at its own rate, objects and boxes from ``meta.json``;
 * a video file with ``--objects FILE.json``: ``{"objects": [{"class": "Violin", "box": [x0, y0,
   x1, y1]}, ...]}`` (or just the list), boxes in pixels of the video frame, held for the whole
-  video; its audio track is read with ffmpeg unless ``--audio FILE`` is given.
+  video; its audio track is read with ffmpeg unless ``--audio FILE`` is given;
+* a video without objects, or anything with ``detect``: the instruments are detected (every
+  5th frame) and tracked through the video (:func:`crn_live.vision.video.track_video`); given
+  objects then become manual regions beside the detected ones.
 
 Outputs, in the output folder: ``<k>_<class>.wav`` per object (float WAV at the input's rate,
 full band), ``residual.wav`` (the mixture minus every object) and ``objects.json``. Each file is
@@ -55,14 +58,24 @@ class SeparationJob:
 
 
 def load_input(path: Path, crop_size: int, audio: Path | None = None,
-               objects: Path | None = None) -> SeparationJob:
+               objects: Path | None = None, detector=None,
+               progress: Callable[[int, int], None] | None = None) -> SeparationJob:
     """Read a clip folder or a video (+ objects file); :class:`UserError` with one line if not
-    usable."""
+    usable. With a ``detector`` the instruments are detected and tracked (see the module
+    docstring); a video without objects needs one."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"input {path} not found: give a crn-synth clip folder or a video file")
-    if path.is_dir():
+    if path.is_dir() and detector is not None:
+        if objects is not None:
+            raise UserError(f"{path} is a clip folder; --objects is for video files")
+        open_clip(path)
+        job = _detected_job(path / "video.mp4", path / "mix.wav", crop_size, detector, None,
+                            progress)
+    elif path.is_dir():
         job = _clip_job(path, crop_size, objects)
+    elif path.suffix.lower() in VIDEO_SUFFIXES and detector is not None:
+        job = _detected_job(path, None, crop_size, detector, objects, progress)
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         job = _video_job(path, crop_size, objects)
     else:
@@ -72,7 +85,8 @@ def load_input(path: Path, crop_size: int, audio: Path | None = None,
         mix, rate = _mono(audio)
         job = dataclasses.replace(job, mix=mix, rate=rate)
     if not job.objects:
-        raise UserError(f"no instrument to separate in {path}: list them with --objects FILE.json")
+        raise UserError(f"no instrument found in {path}: draw them yourself with --objects "
+                        f"FILE.json, or try another --detector")
     if len(job.mix) == 0:
         raise UserError(f"the audio of {path} is empty")
     return job
@@ -107,9 +121,8 @@ def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJ
                      int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
     capture.release()
     if objects is None:
-        raise UserError(f"{video} comes without objects: give --objects FILE.json with the class "
-                        f"and box of each instrument (automatic detection comes with the "
-                        f"detector)")
+        raise UserError(f"{video} comes without objects: detect them (--detect) or give "
+                        f"--objects FILE.json with each instrument's class and box")
     specs = read_objects(objects, width, height)
     indices = spaced_frames(n_frames, fps).tolist()
     frames = read_frames(video, indices)
@@ -118,6 +131,31 @@ def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJ
                                     for i in indices]), {"box": box})
         for name, box in specs)
     mix, rate = _video_audio(video)
+    return SeparationJob(video, mix, rate, found)
+
+
+def _detected_job(video: Path, audio_file: Path | None, crop_size: int, detector,
+                  objects: Path | None,
+                  progress: Callable[[int, int], None] | None) -> SeparationJob:
+    """Instruments detected and tracked through ``video``; ``objects`` become manual regions."""
+    from crn_live.vision.video import track_video
+
+    manual = None
+    if objects is not None:
+        capture = cv2.VideoCapture(str(video))
+        if not capture.isOpened():
+            raise UserError(f"cannot open video {video}: unreadable or not a video file")
+        width, height = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                         int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        capture.release()
+        manual = read_objects(objects, width, height)
+    scan = track_video(video, detector, crop_size, manual=manual, progress=progress)
+    found = tuple(InputObject(t.class_name, t.crops,
+                              {"track_id": t.track_id, "score": round(t.score, 3),
+                               "box": t.median_box(), "frames_seen": len(t.boxes),
+                               "source": "manual" if t.manual else "detected"})
+                  for t in scan.tracks)
+    mix, rate = _mono(audio_file) if audio_file is not None else _video_audio(video)
     return SeparationJob(video, mix, rate, found)
 
 

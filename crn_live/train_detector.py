@@ -335,9 +335,9 @@ def train_detector(run: DetectorRun, progress: Callable[[int, dict], None] | Non
             state.step += 1
             done_here += 1
             for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value)
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
             summed += 1
-            info: dict[str, Any] = {"loss": float(terms["total"])}
+            info: dict[str, Any] = {"loss": float(terms["total"].detach())}
             if state.step % run.train.log_every == 0:
                 _append(log_path, {"step": state.step, "lr": run.train.lr_at(state.step - 1),
                                    "seconds": round(time.perf_counter() - started

@@ -95,7 +95,7 @@ def test_one_line_refusals(clip_sets, checkpoint, tmp_path):
     clip = _first(clip_sets[2])
     model = ["--model", str(checkpoint), "--out", str(tmp_path / "out")]
     assert "not found" in _refusal([str(tmp_path / "missing.mp4")] + model)
-    assert "--objects" in _refusal([str(clip / "video.mp4")] + model)
+    assert "no readable audio track" in _refusal([str(clip / "video.mp4")] + model)
     assert "not a clip folder" in _refusal([str(tmp_path)] + model)
     (tmp_path / "notes.txt").write_text("hello")
     assert "neither a clip folder nor a video" in _refusal([str(tmp_path / "notes.txt")] + model)

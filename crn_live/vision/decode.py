@@ -16,6 +16,9 @@ import numpy as np
 PAD_VALUE = 114
 #: Candidates of a dense (YOLO) output kept for NMS, best first.
 PRE_NMS = 300
+#: Boxes of *different* classes overlapping this much are one object seen as two classes: the
+#: weaker one goes (after the per-class NMS). Two instruments almost never share a box.
+CROSS_CLASS_IOU = 0.7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +120,8 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float,
 
 def decode_peaks(scores: np.ndarray, boxes: np.ndarray, threshold: float, nms_iou: float,
                  max_detections: int) -> Detections:
-    """Our detector's outputs for one image -> detections in input pixels.
+    """Our detector's outputs for one image -> detections in input pixels, sorted by score,
+    after per-class NMS and the cross-class suppression (:data:`CROSS_CLASS_IOU`).
 
     Args:
         scores: ``(C, h, w)``, non-zero only at score-map peaks (the graph's max-pool).
@@ -130,7 +134,14 @@ def decode_peaks(scores: np.ndarray, boxes: np.ndarray, threshold: float, nms_io
         return Detections.empty()
     found = Detections(boxes.reshape(4, -1)[:, cells].T.astype(np.float32),
                        flat[labels, cells].astype(np.float32), labels.astype(np.int64))
+    return _suppressed(found, nms_iou, max_detections)
+
+
+def _suppressed(found: Detections, nms_iou: float, max_detections: int) -> Detections:
+    """Per-class NMS at ``nms_iou``, then across classes at :data:`CROSS_CLASS_IOU`; the best
+    ``max_detections``."""
     found = found.take(nms(found.boxes, found.scores, nms_iou, found.labels))
+    found = found.take(nms(found.boxes, found.scores, CROSS_CLASS_IOU))
     return found.take(np.arange(min(len(found), max_detections)))
 
 
@@ -171,5 +182,4 @@ def decode_yolo(output: np.ndarray, n_classes: int, threshold: float, nms_iou: f
     cx, cy, w, h = rows[keep, :4].T
     found = Detections(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1),
                        best[keep], labels[keep].astype(np.int64))
-    found = found.take(nms(found.boxes, found.scores, nms_iou, found.labels))
-    return found.take(np.arange(min(len(found), max_detections)))
+    return _suppressed(found, nms_iou, max_detections)

@@ -105,3 +105,14 @@ def test_decode_yolo_rejects_other_layouts() -> None:
         decode_yolo(np.zeros((10, 9), np.float32), 3, 0.25, 0.5, 10)
     with pytest.raises(ValueError, match="2-D"):
         decode_yolo(np.zeros((1, 7, 10), np.float32), 3, 0.25, 0.5, 10)
+
+
+def test_one_object_seen_as_two_classes_keeps_the_stronger() -> None:
+    scores = np.zeros((3, 6, 8), np.float32)
+    boxes = np.zeros((4, 6, 8), np.float32)
+    scores[0, 2, 3], scores[1, 2, 3] = 0.6, 0.4  # a guitar also scored as a violin
+    boxes[:, 2, 3] = [10, 8, 40, 30]
+    scores[1, 4, 6] = 0.5  # a real violin overlapping the guitar a little
+    boxes[:, 4, 6] = [30, 20, 60, 44]
+    found = decode_peaks(scores, boxes, threshold=0.3, nms_iou=0.5, max_detections=10)
+    assert found.labels.tolist() == [0, 1] and found.scores == pytest.approx([0.6, 0.5])
