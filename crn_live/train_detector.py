@@ -256,10 +256,11 @@ def evaluate_detector(model: InstrumentDetector, frames: FrameSet, device: str =
     was_training = model.training
     model.eval()
     found: list[Detections] = []
+    size = np.array([config.input_width, config.input_height] * 2, np.float32)[:, None, None]
     for start in range(0, len(images), batch):
         scores, boxes = model(torch.from_numpy(images[start:start + batch]).to(device))
         for s, b in zip(scores.cpu().numpy(), boxes.cpu().numpy()):
-            found.append(decode_peaks(s, b, 0.01, config.nms_iou, 100))
+            found.append(decode_peaks(s, b * size, 0.01, config.nms_iou, 100))
     model.train(was_training)
     return mean_average_precision(found, truths, config.classes)
 

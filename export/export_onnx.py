@@ -1,15 +1,22 @@
 """ONNX export of crn-live's networks, each checked with ``onnx.checker`` and against PyTorch in
 onnxruntime.
 
-Graphs written so far:
+Graphs (named inputs and outputs, static sizes per config; the number of frames or objects is a
+dynamic batch, with its stated maximum in the metadata):
 
+* ``visual.onnx``: object crops ``crops (objects, 3, S, S)`` RGB float in ``[0, 1]`` ->
+  ``embeddings (objects, embed_dim)`` (the separator's visual encoder);
+* ``separator_step.onnx``: one hop of the chunked causal separator with its refinement cycles
+  unrolled: ``window_log_mix``, ``window_mix_mag (objects, 1, log_bins, context_frames)``,
+  ``embeddings (objects, embed_dim)``, ``mixture_ids (objects,)`` int64 -> ``masks (objects, 1,
+  log_bins, chunk_frames)``;
 * ``detector.onnx``: ``image (frames, 3, H, W)`` RGB float in ``[0, 1]`` -> ``scores (frames,
-  C, h, w)`` (non-zero only at score-map peaks) and ``boxes (frames, 4, h, w)`` in input pixels;
-  static sizes, the number of frames a dynamic batch. The detector config travels in the graph's
-  metadata.
+  C, h, w)`` (non-zero only at score-map peaks) and ``boxes (frames, 4, h, w)`` as fractions of
+  the input size. The detector config travels in the graph's metadata.
 
-Usage: ``python export/export_onnx.py --out engines/onnx [--detector CKPT]``; writes the graphs
-and ``parity.json`` (``{graph: {"max_abs_err": x, "mean_abs_err": y}}``, fp32 vs PyTorch).
+Usage: ``python export/export_onnx.py --out engines/onnx [--model CKPT] [--detector CKPT]
+[--max-objects K]``; writes the graphs and ``parity.json`` (``{graph: {"max_abs_err": x,
+"mean_abs_err": y}}``, fp32, onnxruntime vs PyTorch on random and real inputs).
 Uses the TorchScript exporter (``dynamo=False``): the dynamo one needs ``onnxscript``.
 """
 
@@ -24,13 +31,92 @@ from typing import Sequence
 
 import numpy as np
 
+if __package__ in (None, ""):  # run as a script: python export/export_onnx.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crn_live.errors import UserError  # noqa: E402 - after the path set-up above
+
 OPSET = 17
+MAX_OBJECTS_KEY = "crn_live.max_objects"
+MODEL_CONFIG_KEY = "crn_live.model_config"
+MODEL_HASH_KEY = "crn_live.model_config_hash"
 
 
-def export_detector(model, path: Path) -> Path:
+def _export(module, inputs: tuple, names_in: Sequence[str], names_out: Sequence[str],
+            batch_name: str, path: Path, metadata: dict[str, str]) -> Path:
+    """Trace ``module`` on ``inputs`` to ``path`` (dynamic dim 0 named ``batch_name``), add the
+    metadata, check it with ``onnx.checker`` and rename it into place."""
+    import onnx
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notices
+        torch.onnx.export(module, inputs, str(partial), dynamo=False, opset_version=OPSET,
+                          input_names=list(names_in), output_names=list(names_out),
+                          dynamic_axes={n: {0: batch_name} for n in (*names_in, *names_out)})
+    graph = onnx.load(str(partial))
+    for key, value in metadata.items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(graph, full_check=True)
+    onnx.save(graph, str(partial))
+    partial.replace(path)
+    return path
+
+
+def _model_metadata(config, max_objects: int) -> dict[str, str]:
+    from crn_live.config import config_hash, to_dict
+
+    return {MODEL_CONFIG_KEY: json.dumps(to_dict(config)), MODEL_HASH_KEY: config_hash(config),
+            MAX_OBJECTS_KEY: str(max_objects)}
+
+
+def export_visual(visual, config, path: Path, max_objects: int = 4) -> Path:
+    """The separator's :class:`~crn_live.models.visual.VisualEncoder` (eval, CPU) to ``path``."""
+    import torch
+
+    visual = visual.cpu().eval()
+    crops = torch.rand(2, 3, config.crop_size, config.crop_size)
+    return _export(visual, (crops,), ["crops"], ["embeddings"], "objects", path,
+                   _model_metadata(config, max_objects))
+
+
+def export_separator_step(causal, path: Path, max_objects: int = 4) -> Path:
+    """One hop of a :class:`~crn_live.models.causal.ChunkedCausalCRN` (eval, CPU), refinement
+    cycles unrolled, to ``path``."""
+    from crn_live.models import STEP_INPUT_NAMES, STEP_OUTPUT_NAMES
+
+    causal = causal.cpu().eval()
+    return _export(causal, causal.example_inputs(2), STEP_INPUT_NAMES, STEP_OUTPUT_NAMES,
+                   "objects", path, _model_metadata(causal.config, max_objects))
+
+
+def parity(module, path: Path, feeds: list[dict[str, np.ndarray]]) -> dict:
+    """Max / mean abs difference of every output between PyTorch ``module(*feed.values())`` and
+    onnxruntime on the graph at ``path``, over ``feeds``."""
+    import onnxruntime
+    import torch
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    worst, means = 0.0, []
+    for feed in feeds:
+        with torch.no_grad():
+            want = module(*(torch.from_numpy(v) for v in feed.values()))
+        want = want if isinstance(want, tuple) else (want,)
+        got = session.run(names, feed)
+        errors = np.concatenate([np.abs(g - w.numpy()).ravel() for g, w in zip(got, want)])
+        worst = max(worst, float(errors.max()))
+        means.append(float(errors.mean()))
+    return {"max_abs_err": worst, "mean_abs_err": float(np.mean(means))}
+
+
+def export_detector(model, path: Path, max_frames: int = 8) -> Path:
     """Write an :class:`~crn_live.models.detector.InstrumentDetector` (eval mode, CPU) to
     ``path`` with its config in the metadata; checked by ``onnx.checker``."""
-    import onnx
     import torch
 
     from crn_live.config import config_hash, to_dict
@@ -40,22 +126,9 @@ def export_detector(model, path: Path) -> Path:
     c = model.config
     model = model.cpu().eval()
     example = torch.rand(1, 3, c.input_height, c.input_width)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notices
-        torch.onnx.export(model, (example,), str(partial), dynamo=False, opset_version=OPSET,
-                          input_names=["image"], output_names=list(OUTPUT_NAMES),
-                          dynamic_axes={n: {0: "frames"} for n in ("image", *OUTPUT_NAMES)})
-    graph = onnx.load(str(partial))
-    for key, value in ((CONFIG_KEY, json.dumps(to_dict(c))), (HASH_KEY, config_hash(c))):
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(graph, full_check=True)
-    onnx.save(graph, str(partial))
-    partial.replace(path)
-    return path
+    return _export(model, (example,), ["image"], OUTPUT_NAMES, "frames", path,
+                   {CONFIG_KEY: json.dumps(to_dict(c)), HASH_KEY: config_hash(c),
+                    MAX_OBJECTS_KEY: str(max_frames)})
 
 
 def detector_parity(model, path: Path, images: np.ndarray) -> dict:
@@ -79,31 +152,123 @@ def detector_parity(model, path: Path, images: np.ndarray) -> dict:
     return {"max_abs_err": worst, "mean_abs_err": float(np.mean(means))}
 
 
+def _random_feeds(separator, detector, rng: np.random.Generator, objects: int) -> dict:
+    """Random inputs per graph (two object counts for the dynamic batch)."""
+    from crn_live.models import log_magnitude
+
+    c, d = separator.config, detector.config
+    feeds: dict[str, list] = {"visual": [], "separator_step": [], "detector": []}
+    for n in (1, objects):
+        feeds["visual"].append({"crops": rng.random((n, 3, c.crop_size, c.crop_size),
+                                                    dtype=np.float32)})
+        mag = rng.random((n, 1, c.log_bins, c.context_frames), dtype=np.float32) * 3
+        feeds["separator_step"].append({
+            "window_log_mix": log_magnitude(torch_tensor(mag)).numpy(), "window_mix_mag": mag,
+            "embeddings": rng.standard_normal((n, c.embed_dim)).astype(np.float32),
+            "mixture_ids": np.zeros(n, np.int64)})
+    feeds["detector"].append({"image": rng.random((2, 3, d.input_height, d.input_width),
+                                                  dtype=np.float32)})
+    return feeds
+
+
+def torch_tensor(array: np.ndarray):
+    import torch
+
+    return torch.from_numpy(array)
+
+
+def _clip_feeds(separator, detector, clip_dir: Path) -> dict:
+    """Real inputs from a crn-synth clip: its crops, a window of its mixture's spectrogram with
+    its objects' embeddings, its video frames."""
+    from crn_live.data.clips import open_clip, read_frames, spaced_frames
+    from crn_live.evaluate import clip_embeddings
+    from crn_live.models import log_magnitude
+    from crn_live.vision.decode import letterbox
+
+    clip = open_clip(clip_dir)
+    c, d = separator.config, detector.config
+    frames = spaced_frames(int(clip.meta["n_frames"]), clip.fps)[:4]
+    crops = clip.crops(frames, c.crop_size)[:, 0].transpose(0, 3, 1, 2)
+    mag = separator.spectrogram(clip.mix(separator.rate))
+    start = max(0, mag.shape[1] // 2 - c.context_frames)
+    window = np.ascontiguousarray(np.broadcast_to(
+        mag[None, None, :, start:start + c.context_frames],
+        (len(clip.slots), 1, c.log_bins, c.context_frames)), np.float32)
+    images = read_frames(clip.folder / "video.mp4", frames.tolist())
+    return {
+        "visual": [{"crops": np.ascontiguousarray(crops, np.float32) / 255.0}],
+        "separator_step": [{"window_log_mix": log_magnitude(torch_tensor(window)).numpy(),
+                            "window_mix_mag": window,
+                            "embeddings": clip_embeddings(separator, clip).astype(np.float32),
+                            "mixture_ids": np.zeros(len(clip.slots), np.int64)}],
+        "detector": [{"image": np.stack([letterbox(images[int(i)], d.input_width,
+                                                   d.input_height)[0] for i in frames])}]}
+
+
+def export_all(out: Path, model: Path | None = None, detector_path: Path | None = None,
+               max_objects: int = 4, clip: Path | None = None) -> dict:
+    """Export the three graphs of the given (default: bundled) models into ``out`` and check
+    each against PyTorch; returns and writes ``parity.json``."""
+    from crn_live.models import load_checkpoint
+    from crn_live.separation import Separator
+    from crn_live.vision.detector import BUNDLED_DETECTOR
+
+    separator = Separator.load(model, "cpu")
+    checkpoint = load_checkpoint(detector_path or BUNDLED_DETECTOR)
+    if checkpoint.kind != "detector":
+        raise UserError(f"{detector_path} holds a {checkpoint.kind}, not a detector: use a "
+                        f"checkpoint from crn-train --task detector")
+    detector = checkpoint.model.eval()
+    paths = {"visual": export_visual(separator.visual, separator.config, out / "visual.onnx",
+                                     max_objects),
+             "separator_step": export_separator_step(separator.causal,
+                                                     out / "separator_step.onnx", max_objects),
+             "detector": export_detector(detector, out / "detector.onnx")}
+    modules = {"visual": separator.visual, "separator_step": separator.causal,
+               "detector": detector}
+    feeds = _random_feeds(separator, detector, np.random.default_rng(0), max_objects)
+    if clip is not None:
+        for name, extra in _clip_feeds(separator, detector, clip).items():
+            feeds[name] += extra
+    report = {}
+    for name, path in paths.items():
+        if name == "detector":  # peaks may tie either way: compared where both agree
+            report[name] = {**_detector_parity_feeds(detector, path, feeds[name])}
+        else:
+            report[name] = parity(modules[name], path, feeds[name])
+        report[name]["inputs"] = "random + clip" if clip is not None else "random"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "parity.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def _detector_parity_feeds(detector, path: Path, feeds: list[dict]) -> dict:
+    images = np.concatenate([f["image"] for f in feeds])
+    return detector_parity(detector, path, images)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="export_onnx.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("engines/onnx"), help="output folder")
+    p.add_argument("--model", type=Path, help="separator checkpoint (default: bundled)")
     p.add_argument("--detector", type=Path, help="detector checkpoint (default: bundled)")
+    p.add_argument("--max-objects", type=int, default=4,
+                   help="most objects the separator graphs are built for (4)")
+    p.add_argument("--clip", type=Path,
+                   help="crn-synth clip folder whose crops, mixture and frames are checked "
+                        "too (real inputs beside random ones)")
     args = p.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from crn_live.errors import UserError
-    from crn_live.vision.detector import BUNDLED_DETECTOR
-
+    if args.max_objects < 1:
+        p.error("--max-objects must be >= 1")
     try:
-        from crn_live.models import load_checkpoint
-
-        checkpoint = load_checkpoint(args.detector or BUNDLED_DETECTOR)
-        if checkpoint.kind != "detector":
-            raise UserError(f"{args.detector} holds a {checkpoint.kind}, not a detector")
-        path = export_detector(checkpoint.model, args.out / "detector.onnx")
-        c = checkpoint.config
-        rng = np.random.default_rng(0)
-        images = rng.random((4, 3, c.input_height, c.input_width), dtype=np.float32)
-        parity = {"detector": detector_parity(checkpoint.model, path, images)}
+        report = export_all(args.out, args.model, args.detector, args.max_objects, args.clip)
     except UserError as error:
         print(f"export_onnx.py: error: {error}", file=sys.stderr)
         return 2
-    (args.out / "parity.json").write_text(json.dumps(parity, indent=1) + "\n")
-    print(f"wrote {path}; parity vs PyTorch: {json.dumps(parity)}")
+    for name, r in report.items():
+        print(f"{name:>15}: max abs err {r['max_abs_err']:.2e}, mean {r['mean_abs_err']:.2e} "
+              f"({r['inputs']} inputs)")
+    print(f"wrote {', '.join(sorted(report))} graphs and parity.json to {args.out}")
     return 0
 
 

@@ -6,7 +6,8 @@ edges of the box around it (TTFNet-style: Gaussian centre targets, GIoU box regr
 
 The exported graph (:meth:`InstrumentDetector.forward`) ends with the peak extraction as plain
 ops (sigmoid, 3x3 max-pool, equality): ``scores (B, C, h, w)`` is zero except at local maxima,
-and ``boxes (B, 4, h, w)`` holds ``[x0, y0, x1, y1]`` in input pixels for every cell. Picking
+and ``boxes (B, 4, h, w)`` holds ``[x0, y0, x1, y1]`` as fractions of the input width and height
+for every cell (values of order 1 keep fp16 engines and fp32 parity precise). Picking
 the top peaks and the NMS run outside the graph (:mod:`crn_live.vision.decode`), so ONNX and
 TensorRT need no custom plugin.
 """
@@ -68,6 +69,9 @@ class InstrumentDetector(nn.Module):
         xs = (torch.arange(w_, dtype=torch.float32) + 0.5) * s
         self.register_buffer("centres", torch.stack(torch.meshgrid(xs, ys, indexing="xy")),
                              persistent=False)  # (2, h, w): x, y of each cell centre
+        size = [1.0 / config.input_width, 1.0 / config.input_height] * 2
+        self.register_buffer("box_scale", torch.tensor(size)[None, :, None, None],
+                             persistent=False)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -96,12 +100,12 @@ class InstrumentDetector(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, H, W)`` -> ``scores (B, C, h, w)`` (non-zero only at 3x3 peaks) and
-        ``boxes (B, 4, h, w)`` ``[x0, y0, x1, y1]`` in input pixels."""
+        ``boxes (B, 4, h, w)`` ``[x0, y0, x1, y1]`` as fractions of the input size."""
         logits, distance = self.heads(image)
         heat = torch.sigmoid(logits)
         peaks = F.max_pool2d(heat, 3, stride=1, padding=1)
         scores = heat * (peaks == heat).to(heat.dtype)
-        return scores, edge_boxes(self.centres, distance)
+        return scores, edge_boxes(self.centres, distance) * self.box_scale
 
 
 def edge_boxes(centres: torch.Tensor, distance: torch.Tensor) -> torch.Tensor:

@@ -126,9 +126,11 @@ class OwnDetector:
         c = self.config
         fitted = [letterbox(_checked(f), c.input_width, c.input_height) for f in frames_bgr]
         scores, boxes = self._run(np.stack([image for image, _ in fitted]))
+        input_size = np.array([c.input_width, c.input_height] * 2, np.float32)[:, None, None]
         found = []
         for frame, (_, box), s, b in zip(frames_bgr, fitted, scores, boxes):
-            d = decode_peaks(s, b, self.threshold, self.nms_iou, self.max_detections)
+            d = decode_peaks(s, b * input_size, self.threshold, self.nms_iou,
+                             self.max_detections)
             h, w = frame.shape[:2]
             found.append(Detections(box.to_frame(d.boxes, w, h), d.scores, d.labels))
         return found
