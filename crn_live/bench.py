@@ -58,7 +58,7 @@ def bench_detector(model: Path | None, frames: int, threads: int, json_path: Pat
     import numpy as np
     import torch
 
-    from crn_live.vision.detector import BUNDLED_DETECTOR, OwnDetector
+    from crn_live.vision.detector import BUNDLED_DETECTOR, OwnDetector, detector_checkpoint
     from crn_live.vision.decode import letterbox
 
     torch.set_num_threads(threads)
@@ -78,15 +78,14 @@ def bench_detector(model: Path | None, frames: int, threads: int, json_path: Pat
     result: dict = {"machine": machine_info(), "threads": threads, "frames": len(images),
                     "frame_size": list(images[0].shape[1::-1]),
                     "model": str(model or BUNDLED_DETECTOR), "backends": {}}
-    on_torch = OwnDetector.load(model)
+    checkpoint = detector_checkpoint(model)
+    on_torch = OwnDetector.from_model(checkpoint.model)
     c = on_torch.config
     result["input_size"] = [c.input_width, c.input_height]
     with tempfile.TemporaryDirectory(prefix="crn-bench-detector-") as tmp:
-        from crn_live.models import load_checkpoint
         from export.export_onnx import export_detector
 
-        graph = export_detector(load_checkpoint(model or BUNDLED_DETECTOR).model,
-                                Path(tmp) / "detector.onnx")
+        graph = export_detector(checkpoint.model, Path(tmp) / "detector.onnx")
         on_onnx = OwnDetector.from_onnx(graph, threads=threads)
         for name, detector in (("onnxruntime", on_onnx), ("torch", on_torch)):
             inputs = [letterbox(im, c.input_width, c.input_height)[0][None] for im in images]

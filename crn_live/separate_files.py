@@ -25,11 +25,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from crn_live.audio_io import read_audio, write_wav
-from crn_live.data.clips import crop_box, open_clip, read_frames, spaced_frames
+from crn_live.data.clips import crop_box, open_clip, read_frames, spaced_frames, video_info
 from crn_live.data.instruments import lookup
 from crn_live.dsp.resample import resample
 from crn_live.errors import UserError
@@ -112,19 +111,12 @@ def _clip_job(folder: Path, crop_size: int, objects: Path | None) -> SeparationJ
 
 
 def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJob:
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
-        raise UserError(f"cannot open video {video}: unreadable or not a video file")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    n_frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    width, height = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    capture.release()
+    info = video_info(video)
     if objects is None:
         raise UserError(f"{video} comes without objects: detect them (--detect) or give "
                         f"--objects FILE.json with each instrument's class and box")
-    specs = read_objects(objects, width, height)
-    indices = spaced_frames(n_frames, fps).tolist()
+    specs = read_objects(objects, info.width, info.height)
+    indices = spaced_frames(info.n_frames, info.fps).tolist()
     frames = read_frames(video, indices)
     found = tuple(
         InputObject(name, np.stack([crop_box(frames[i], np.asarray(box), crop_size)
@@ -142,13 +134,8 @@ def _detected_job(video: Path, audio_file: Path | None, crop_size: int, detector
 
     manual = None
     if objects is not None:
-        capture = cv2.VideoCapture(str(video))
-        if not capture.isOpened():
-            raise UserError(f"cannot open video {video}: unreadable or not a video file")
-        width, height = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                         int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        capture.release()
-        manual = read_objects(objects, width, height)
+        info = video_info(video)
+        manual = read_objects(objects, info.width, info.height)
     scan = track_video(video, detector, crop_size, manual=manual, progress=progress)
     found = tuple(InputObject(t.class_name, t.crops,
                               {"track_id": t.track_id, "score": round(t.score, 3),

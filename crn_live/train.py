@@ -22,8 +22,6 @@ from rank 0 each step, so the replicas stay identical. Rank 0 validates and writ
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import os
 import time
 from pathlib import Path
@@ -41,10 +39,12 @@ from crn_live.dsp.stft import stft
 from crn_live.dsp.warp import LogFrequencyWarp
 from crn_live.losses import LossWeights, crn_loss
 from crn_live.metrics import audible, bss_eval
-from crn_live.run_state import read_state, write_state
+from crn_live.run_state import (RunState, append_log, load_run_state, save_run_state,
+                                 warmup_cosine)
 from crn_live.models import CRNSystem, load_checkpoint, log_magnitude, save_checkpoint
 
 STATE_FORMAT = "crn-live-train-state"
+WEIGHTS_KEY = "system"  # where last.pt keeps the weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,10 +72,7 @@ class TrainConfig:
 
     def lr_at(self, step: int) -> float:
         """Linear warm-up, then cosine decay from ``lr`` to ``min_lr`` at ``steps``."""
-        if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
-        progress = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
-        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * progress))
+        return warmup_cosine(step, self.lr, self.min_lr, self.warmup, self.steps)
 
 
 @dataclasses.dataclass
@@ -291,10 +288,11 @@ def train(run: Run, progress: Callable[[int, dict], None] | None = None,
     trainable = [p for p in system.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=run.train.lr, betas=run.train.betas,
                                  weight_decay=run.train.weight_decay)
-    state = _State()
+    state = RunState()
     last = run.out / "last.pt"
     if resume and last.is_file():
-        state = _load_state(last, system, optimizer, run)
+        state = load_run_state(last, STATE_FORMAT, run.model, "crn-train", system, optimizer,
+                               WEIGHTS_KEY)
     elif rank == 0:
         run.out.mkdir(parents=True, exist_ok=True)
     if world > 1:
@@ -306,7 +304,7 @@ def train(run: Run, progress: Callable[[int, dict], None] | None = None,
                              cache_clips=len(run.clips))
     val_set = ValidationSet.draw(run.val_clips, run.model, run.train) if (
         rank == 0 and run.val_clips) else None
-    log = _Log(run.out / "log.jsonl") if rank == 0 else None
+    log_path = run.out / "log.jsonl"
     system.train()
     sums: dict[str, float] = {}
     summed = 0
@@ -333,12 +331,12 @@ def train(run: Run, progress: Callable[[int, dict], None] | None = None,
                 record = {"step": state.step, "lr": run.train.lr_at(state.step - 1),
                           "seconds": round(time.perf_counter() - started + state.seconds, 1),
                           **{k: v / summed for k, v in sums.items()}}
-                log.write(record)  # type: ignore[union-attr]
+                append_log(log_path, record)
                 sums, summed = {}, 0
             if rank == 0 and val_set is not None and (
                     state.step % run.train.val_every == 0 or state.step == run.train.steps):
                 scores = validate(system, val_set.examples, device)
-                log.write({"step": state.step, **scores})  # type: ignore[union-attr]
+                append_log(log_path, {"step": state.step, **scores})
                 info.update(scores)
                 state.history.append({"step": state.step, **scores})
                 if not scores["val_sdri"] <= state.best:  # first score, or better (NaN-safe)
@@ -368,46 +366,18 @@ def train(run: Run, progress: Callable[[int, dict], None] | None = None,
     return summary
 
 
-@dataclasses.dataclass
-class _State:
-    step: int = 0
-    best: float = float("-inf")
-    seconds: float = 0.0
-    history: list = dataclasses.field(default_factory=list)
-
-
-class _Log:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def write(self, record: dict) -> None:
-        with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
-
-def _meta(run: Run, state: _State) -> dict:
+def _meta(run: Run, state: RunState) -> dict:
     return {"step": state.step, "best_val_sdri": state.best if state.history else None,
             "history": state.history[-50:], "train": to_dict(run.train),
             "data": list(run.data_names), "clips": len(run.clips),
             "train_seconds": round(state.seconds, 1), "torch": str(torch.__version__)}
 
 
-def _save_model(run: Run, system: CRNSystem, state: _State, name: str) -> None:
+def _save_model(run: Run, system: CRNSystem, state: RunState, name: str) -> None:
     save_checkpoint(run.out / name, system, run.model, _meta(run, state))
 
 
 def _save_state(path: Path, system: CRNSystem, optimizer: torch.optim.Optimizer,
-                state: _State, run: Run, started: float) -> None:
-    seconds = state.seconds + time.perf_counter() - started
-    write_state(path, {"format": STATE_FORMAT, "model": to_dict(run.model),
-                       "train": to_dict(run.train), "step": state.step, "best": state.best,
-                       "seconds": seconds, "history": state.history,
-                       "system": system.state_dict(), "optimizer": optimizer.state_dict()})
-
-
-def _load_state(path: Path, system: CRNSystem, optimizer: torch.optim.Optimizer,
-                run: Run) -> _State:
-    payload = read_state(path, STATE_FORMAT, to_dict(run.model), "crn-train")
-    system.load_state_dict(payload["system"])
-    optimizer.load_state_dict(payload["optimizer"])
-    return _State(payload["step"], payload["best"], payload["seconds"], payload["history"])
+                state: RunState, run: Run, started: float) -> None:
+    save_run_state(path, STATE_FORMAT, run.model, run.train, state, started, system, optimizer,
+                   WEIGHTS_KEY)

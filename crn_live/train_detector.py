@@ -17,7 +17,6 @@ COCO's primary metric, which keeps improving after mAP@0.5 saturates; kind ``det
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -31,13 +30,17 @@ import torch.nn.functional as F
 from crn_live.config import DetectorConfig, to_dict
 from crn_live.data.clips import Clip
 from crn_live.data.frames import FrameSet, load_frames
-from crn_live.run_state import read_state, write_state
+from crn_live.run_state import (RunState, append_log, load_run_state, save_run_state,
+                                 warmup_cosine)
 from crn_live.models import load_checkpoint, save_checkpoint
 from crn_live.models.detector import InstrumentDetector, edge_boxes
-from crn_live.vision.average_precision import GroundTruth, mean_average_precision
-from crn_live.vision.decode import PAD_VALUE, Detections, decode_peaks, letterbox
+from crn_live.evaluate import evaluate_detection
+from crn_live.vision.average_precision import GroundTruth
+from crn_live.vision.decode import PAD_VALUE
+from crn_live.vision.detector import OwnDetector
 
 STATE_FORMAT = "crn-live-detector-train-state"
+WEIGHTS_KEY = "weights"  # where last.pt keeps the weights
 #: An object cut by the frame edge to less than this fraction of its area becomes ignored.
 MIN_INSIDE = 0.4
 #: Gaussian extent as a fraction of the box (TTFNet's alpha).
@@ -64,10 +67,7 @@ class DetectorTrainConfig:
 
     def lr_at(self, step: int) -> float:
         """Linear warm-up, then cosine decay from ``lr`` to ``min_lr`` at ``steps``."""
-        if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
-        progress = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
-        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * progress))
+        return warmup_cosine(step, self.lr, self.min_lr, self.warmup, self.steps)
 
 
 # ----------------------------------------------------------------------------- augmentation
@@ -232,37 +232,12 @@ def make_batch(frames: FrameSet, rng: np.random.Generator, config: DetectorConfi
 # ----------------------------------------------------------------------------- validation
 
 
-def input_frames(frames: FrameSet, config: DetectorConfig) -> tuple[np.ndarray,
-                                                                    list[GroundTruth]]:
-    """Frames letterboxed to the detector input ``(N, 3, H, W)`` and their objects there."""
-    images, truths = [], []
-    for image, truth in zip(frames.images, frames.truths):
-        rgb, box = letterbox(image, config.input_width, config.input_height)
-        images.append(rgb)
-        truths.append(GroundTruth(truth.boxes * box.scale + np.array(
-            [box.pad_x, box.pad_y] * 2, np.float32), truth.labels, truth.ignore))
-    return np.stack(images), truths
-
-
-@torch.no_grad()
-def evaluate_detector(model: InstrumentDetector, frames: FrameSet, device: str = "cpu",
-                      batch: int = 16) -> dict:
-    """mAP report (:func:`mean_average_precision`) of ``model`` on ``frames``.
-
-    Scored with a low score threshold (0.01) so the whole precision-recall curve counts.
-    """
-    config = model.config
-    images, truths = input_frames(frames, config)
-    was_training = model.training
-    model.eval()
-    found: list[Detections] = []
-    size = np.array([config.input_width, config.input_height] * 2, np.float32)[:, None, None]
-    for start in range(0, len(images), batch):
-        scores, boxes = model(torch.from_numpy(images[start:start + batch]).to(device))
-        for s, b in zip(scores.cpu().numpy(), boxes.cpu().numpy()):
-            found.append(decode_peaks(s, b * size, 0.01, config.nms_iou, 100))
-    model.train(was_training)
-    return mean_average_precision(found, truths, config.classes)
+def validate(model: InstrumentDetector, frames: FrameSet, device: str = "cpu") -> dict:
+    """The ``crn-eval --task detector`` report of ``model`` on ``frames`` (the same detector
+    path: letterbox, network, decoding), scored from a 0.01 score threshold so the whole
+    precision-recall curve counts."""
+    detector = OwnDetector.from_model(model, device, threshold=0.01, max_detections=100)
+    return evaluate_detection(detector, frames)
 
 
 # ----------------------------------------------------------------------------- the run
@@ -282,14 +257,6 @@ class DetectorRun:
     init: Path | None = None
 
 
-@dataclasses.dataclass
-class _State:
-    step: int = 0
-    best: float = float("-inf")
-    seconds: float = 0.0
-    history: list = dataclasses.field(default_factory=list)
-
-
 def train_detector(run: DetectorRun, progress: Callable[[int, dict], None] | None = None,
                    resume: bool = False, stop_after: int | None = None,
                    loading: Callable[[int, int], None] | None = None) -> dict:
@@ -306,10 +273,11 @@ def train_detector(run: DetectorRun, progress: Callable[[int, dict], None] | Non
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=run.train.lr,
                                   weight_decay=run.train.weight_decay)
-    state = _State()
+    state = RunState()
     last = run.out / "last.pt"
     if resume and last.is_file():
-        state = _load_state(last, model, optimizer, run)
+        state = load_run_state(last, STATE_FORMAT, run.model, "detector training", model,
+                               optimizer, WEIGHTS_KEY)
     run.out.mkdir(parents=True, exist_ok=True)
     classes = run.model.classes
     frames = load_frames(run.clips, run.train.frames_per_clip, classes, run.train.seed, loading)
@@ -340,16 +308,16 @@ def train_detector(run: DetectorRun, progress: Callable[[int, dict], None] | Non
             summed += 1
             info: dict[str, Any] = {"loss": float(terms["total"].detach())}
             if state.step % run.train.log_every == 0:
-                _append(log_path, {"step": state.step, "lr": run.train.lr_at(state.step - 1),
+                append_log(log_path, {"step": state.step, "lr": run.train.lr_at(state.step - 1),
                                    "seconds": round(time.perf_counter() - started
                                                     + state.seconds, 1),
                                    **{k: v / summed for k, v in sums.items()}})
                 sums, summed = {}, 0
             if val is not None and (state.step % run.train.val_every == 0
                                     or state.step == run.train.steps):
-                report = evaluate_detector(model, val, run.device)
+                report = validate(model, val, run.device)
                 scores = {"val_map50": report["map50"], "val_map50_95": report["map50_95"]}
-                _append(log_path, {"step": state.step, **scores})
+                append_log(log_path, {"step": state.step, **scores})
                 info.update(scores)
                 state.history.append({"step": state.step, **scores})
                 if not scores["val_map50_95"] <= state.best:  # COCO's primary metric
@@ -365,12 +333,7 @@ def train_detector(run: DetectorRun, progress: Callable[[int, dict], None] | Non
     return {"step": state.step, "best_map50_95": state.best}
 
 
-def _append(path: Path, record: dict) -> None:
-    with path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-def _save_model(run: DetectorRun, model: InstrumentDetector, state: _State) -> None:
+def _save_model(run: DetectorRun, model: InstrumentDetector, state: RunState) -> None:
     meta = {"step": state.step, "best_val_map50_95": state.best if state.history else None,
             "history": state.history[-50:], "train": to_dict(run.train),
             "data": list(run.data_names), "clips": len(run.clips),
@@ -379,17 +342,6 @@ def _save_model(run: DetectorRun, model: InstrumentDetector, state: _State) -> N
 
 
 def _save_state(path: Path, model: InstrumentDetector, optimizer: torch.optim.Optimizer,
-                state: _State, run: DetectorRun, started: float) -> None:
-    seconds = state.seconds + time.perf_counter() - started
-    write_state(path, {"format": STATE_FORMAT, "model": to_dict(run.model),
-                       "train": to_dict(run.train), "step": state.step, "best": state.best,
-                       "seconds": seconds, "history": state.history,
-                       "weights": model.state_dict(), "optimizer": optimizer.state_dict()})
-
-
-def _load_state(path: Path, model: InstrumentDetector, optimizer: torch.optim.Optimizer,
-                run: DetectorRun) -> _State:
-    payload = read_state(path, STATE_FORMAT, to_dict(run.model), "detector training")
-    model.load_state_dict(payload["weights"])
-    optimizer.load_state_dict(payload["optimizer"])
-    return _State(payload["step"], payload["best"], payload["seconds"], payload["history"])
+                state: RunState, run: DetectorRun, started: float) -> None:
+    save_run_state(path, STATE_FORMAT, run.model, run.train, state, started, model, optimizer,
+                   WEIGHTS_KEY)

@@ -209,16 +209,11 @@ def export_all(out: Path, model: Path | None = None, detector_path: Path | None 
                max_objects: int = 4, clip: Path | None = None) -> dict:
     """Export the three graphs of the given (default: bundled) models into ``out`` and check
     each against PyTorch; returns and writes ``parity.json``."""
-    from crn_live.models import load_checkpoint
     from crn_live.separation import Separator
-    from crn_live.vision.detector import BUNDLED_DETECTOR
+    from crn_live.vision.detector import detector_checkpoint
 
     separator = Separator.load(model, "cpu")
-    checkpoint = load_checkpoint(detector_path or BUNDLED_DETECTOR)
-    if checkpoint.kind != "detector":
-        raise UserError(f"{detector_path} holds a {checkpoint.kind}, not a detector: use a "
-                        f"checkpoint from crn-train --task detector")
-    detector = checkpoint.model.eval()
+    detector = detector_checkpoint(detector_path).model
     paths = {"visual": export_visual(separator.visual, separator.config, out / "visual.onnx",
                                      max_objects),
              "separator_step": export_separator_step(separator.causal,

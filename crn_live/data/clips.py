@@ -95,11 +95,40 @@ def crop_box(image_bgr: np.ndarray, box: np.ndarray, size: int, margin: float = 
     return cv2.cvtColor(patch, cv2.COLOR_BGR2RGB)
 
 
-def read_frames(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
-    """BGR frames at sorted ``indices`` of a video (decoded sequentially, once)."""
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """What a video file's header says: frame rate (25 when it says nothing), frame count (may
+    be approximate or 0 for some containers), frame size."""
+
+    fps: float
+    n_frames: int
+    width: int
+    height: int
+
+
+def open_video(path: Path) -> tuple[cv2.VideoCapture, VideoInfo]:
+    """An opened capture of a video file and its :class:`VideoInfo`; ClipError (one line) if
+    it cannot be opened. The caller releases the capture."""
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise ClipError(f"cannot open video {path}; is it an mp4/avi file?")
+        raise ClipError(f"cannot open video {path}: unreadable or not a video file")
+    info = VideoInfo(capture.get(cv2.CAP_PROP_FPS) or 25.0,
+                     int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+                     int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    return capture, info
+
+
+def video_info(path: Path) -> VideoInfo:
+    """:class:`VideoInfo` of a video file (ClipError if it cannot be opened)."""
+    capture, info = open_video(path)
+    capture.release()
+    return info
+
+
+def read_frames(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
+    """BGR frames at sorted ``indices`` of a video (decoded sequentially, once)."""
+    capture, _ = open_video(path)
     frames: dict[int, np.ndarray] = {}
     wanted = set(indices)
     index, last = 0, max(indices) if indices else -1

@@ -53,26 +53,28 @@ class OwnDetector:
     @classmethod
     def load(cls, path: Path | None = None, device: str = "cpu", **decoding) -> "OwnDetector":
         """A detector checkpoint (kind ``detector``; default: the bundled one) on torch."""
+        checkpoint = detector_checkpoint(path)
+        return cls.from_model(checkpoint.model.to(device), device,
+                              Path(path or BUNDLED_DETECTOR).name, **decoding)
+
+    @classmethod
+    def from_model(cls, model, device: str = "cpu", name: str = "detector",
+                   **decoding) -> "OwnDetector":
+        """An :class:`~crn_live.models.detector.InstrumentDetector` already on ``device``, run in
+        eval mode (a model in training is put back in training mode after each call)."""
         import torch
-
-        from crn_live.models import CheckpointError, load_checkpoint
-
-        if path is None and not BUNDLED_DETECTOR.is_file():
-            raise UserError(f"the bundled detector {BUNDLED_DETECTOR} is missing (a partial "
-                            f"install?): reinstall crn-live, or give a detector checkpoint")
-        path = BUNDLED_DETECTOR if path is None else Path(path)
-        checkpoint = load_checkpoint(path)
-        if checkpoint.kind != "detector":
-            raise CheckpointError(f"{path} holds a {checkpoint.kind}, not a detector: use a "
-                                  f"checkpoint from crn-train --task detector")
-        model = checkpoint.model.to(device).eval()
 
         @torch.no_grad()
         def run(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            scores, boxes = model(torch.from_numpy(images).to(device))
+            was_training = model.training
+            model.eval()
+            try:
+                scores, boxes = model(torch.from_numpy(images).to(device))
+            finally:
+                model.train(was_training)
             return scores.cpu().numpy(), boxes.cpu().numpy()
 
-        return cls(checkpoint.config, run, name=path.name, **decoding)
+        return cls(model.config, run, name=name, **decoding)
 
     @classmethod
     def from_onnx(cls, path: Path, threads: int = 2, **decoding) -> "OwnDetector":
@@ -140,6 +142,22 @@ def _checked(frame: np.ndarray) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"a frame is BGR uint8 (h, w, 3), got {frame.dtype} {frame.shape}")
     return frame
+
+
+def detector_checkpoint(path: Path | None = None):
+    """The :class:`~crn_live.models.Checkpoint` of a detector (default: the bundled one), its
+    model in eval mode on the CPU; one-line refusal of a missing file or another kind."""
+    from crn_live.models import CheckpointError, load_checkpoint
+
+    if path is None and not BUNDLED_DETECTOR.is_file():
+        raise UserError(f"the bundled detector {BUNDLED_DETECTOR} is missing (a partial "
+                        f"install?): reinstall crn-live, or give a detector checkpoint")
+    path = BUNDLED_DETECTOR if path is None else Path(path)
+    checkpoint = load_checkpoint(path)
+    if checkpoint.kind != "detector":
+        raise CheckpointError(f"{path} holds a {checkpoint.kind}, not a detector: use a "
+                              f"checkpoint from crn-train --task detector")
+    return checkpoint
 
 
 def open_detector(path: Path | None = None, labels: Path | None = None, device: str = "cpu",

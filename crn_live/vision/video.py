@@ -12,10 +12,9 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
-from crn_live.data.clips import crop_box, spaced_frames
+from crn_live.data.clips import crop_box, open_video, spaced_frames
 from crn_live.errors import UserError
 from crn_live.vision.tracker import Tracker, TrackerConfig
 
@@ -63,11 +62,8 @@ def track_video(path: Path, detector, crop_size: int, every: int = 5,
     ``detector``: anything with ``classes`` and ``detect(frame_bgr) -> Detections``.
     ``manual``: ``[(class, box)]`` regions kept for the whole video (the user's own boxes).
     """
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise UserError(f"cannot open video {path}: unreadable or not a video file")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture, header = open_video(path)
+    fps, expected = header.fps, header.n_frames
     tracker = Tracker(config)
     for name, box in manual or []:
         tracker.add_manual(np.asarray(box, np.float64), name, 0.0)
@@ -76,13 +72,12 @@ def track_video(path: Path, detector, crop_size: int, every: int = 5,
     crops: dict[int, list[np.ndarray]] = {}
     scores: dict[int, list[float]] = {}
     info: dict[int, tuple[str, bool]] = {}
-    index, shape = 0, (0, 0)
+    index = 0
     try:
         while True:
             ok, frame = capture.read()
             if not ok:
                 break
-            shape = frame.shape[:2]
             time_s = index / fps
             if index % every == 0:
                 found = detector.detect(frame)
@@ -109,4 +104,4 @@ def track_video(path: Path, detector, crop_size: int, every: int = 5,
     tracks = [VideoTrack(tid, info[tid][0], float(np.mean(scores[tid])), boxes[tid],
                          np.stack(crops[tid]), info[tid][1])
               for tid in sorted(crops) if len(crops[tid]) >= MIN_PRESENCE * n_crop_frames]
-    return VideoScan(tracks, index, float(fps), int(shape[1]), int(shape[0]))
+    return VideoScan(tracks, index, float(fps), header.width, header.height)
