@@ -114,3 +114,142 @@ def _timed(call, n: int, warmup: int = 5) -> dict:
     return {"median": round(float(np.median(times)), 3),
             "p99": round(float(np.percentile(times, 99)), 3),
             "mean": round(float(np.mean(times)), 3)}
+
+
+def bench_step(model: Path | None, backends: list[str], objects: list[int], hops: int,
+               threads: int, json_path: Path, engines: Path = Path("engines")) -> dict:
+    """Per-hop latency of the separator step (all refinement cycles) per backend and number of
+    objects: median / p99 ms over ``hops`` steps on real-looking windows, one step at a time as
+    live, plus throughput (steps/s) and the real-time share of one hop's audio.
+
+    A backend that cannot run here (TensorRT without an NVIDIA GPU) is reported with its reason,
+    never with figures. ``torch-cuda`` runs when a CUDA GPU is present.
+    """
+    import numpy as np
+    import torch
+
+    from crn_live.runtime.base import BackendError
+    from crn_live.runtime.graphs import STEP
+    from crn_live.runtime.select import open_runtime
+    from crn_live.runtime.step import step_feeds
+    from crn_live.separation import BUNDLED_MODEL, Separator
+
+    torch.set_num_threads(threads)
+    path = Path(model or BUNDLED_MODEL)
+    separator = Separator.load(path, "cpu")
+    c = separator.config
+    rng = np.random.default_rng(0)
+    result: dict = {"benchmark": "separator_step", "machine": machine_info(), "threads": threads,
+                    "model": str(path), "config": c.size, "refine_iterations": c.refine_iterations,
+                    "context_frames": c.context_frames, "chunk_frames": c.chunk_frames,
+                    "hop_ms": round(c.chunk_ms, 3), "hops": hops, "runs": [],
+                    "unavailable": {}}
+    for name in backends:
+        choice, device = ("torch", "cuda") if name == "torch-cuda" else (name, "cpu")
+        if name == "torch-cuda" and not torch.cuda.is_available():
+            result["unavailable"][name] = "no CUDA GPU on this machine"
+            continue
+        try:
+            runtime = open_runtime(choice, separator, path, graphs=[STEP], engines=engines,
+                                   threads=threads, max_objects=max(objects), device=device)
+        except BackendError as error:
+            result["unavailable"][name] = str(error)
+            continue
+        backend = runtime[STEP]
+        for n in objects:
+            window = (rng.random((n, 1, c.log_bins, c.context_frames), np.float32) ** 4) * 5
+            feeds = step_feeds(window, rng.standard_normal((n, c.embed_dim), np.float32))
+            times = _timed(lambda k: backend.run(feeds), hops, warmup=10)
+            result["runs"].append({
+                "backend": name, "device": backend.device, "objects": n,
+                "hop_ms_median": times["median"], "hop_ms_p99": times["p99"],
+                "steps_per_s": round(1000.0 / times["mean"], 1),
+                "share_of_hop": round(times["median"] / c.chunk_ms, 3)})
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def bench_live(backends: list[str], instruments: list[int], seconds: float, threads: int | None,
+               json_path: Path, live_seconds: float = 0.0, live_instruments: int = 3,
+               engines: Path = Path("engines")) -> dict:
+    """The live engine per backend and number of instruments, and (``live_seconds``) a paced
+    run of the demo scene through real devices.
+
+    Per-hop figures: the demo mixture (44.1 kHz) processed chunk by chunk through
+    :class:`~crn_live.stream.engine.SeparationEngine` at full quality with ``n`` instruments
+    (embeddings of the demo's players), timing each chunk (STFT, network, masks, overlap-add,
+    mixer); ``rtf`` = mean chunk time / chunk duration. Peak RSS is the process's high-water
+    mark so far (it only grows, so runs are in increasing size). The live run plays the demo
+    scene in real time (camera = its video, microphone = its mixture, output = the default
+    device) with detection and tracking, and counts degradations and xruns.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    from crn_live.runtime.base import BackendError
+    from crn_live.runtime.graphs import VISUAL, step_graph, step_levels
+    from crn_live.runtime.select import open_runtime
+    from crn_live.separation import BUNDLED_MODEL, Separator
+    from crn_live.stream.engine import EngineSettings, SeparationEngine, SourceObject
+    from crn_live.stream.session import DEMO_DIR
+
+    separator = Separator.load()
+    config = separator.config
+    mix, rate = sf.read(DEMO_DIR / "mix.wav", dtype="float32")
+    mix = np.tile(mix, int(np.ceil(seconds * rate / len(mix))))[:int(seconds * rate)]
+    rng = np.random.default_rng(0)
+    result: dict = {"benchmark": "live_engine", "machine": machine_info(), "threads": threads,
+                    "sample_rate": rate, "seconds_per_run": seconds, "runs": [],
+                    "unavailable": {}}
+    for name in backends:
+        try:
+            runtime = open_runtime(name, separator, BUNDLED_MODEL, engines=engines,
+                                   threads=threads, max_objects=max(instruments))
+        except BackendError as error:
+            result["unavailable"][name] = str(error)
+            continue
+        steps = {k: runtime[step_graph(k, config)] for k in step_levels(config)}
+        crops = rng.random((max(instruments), 3, config.crop_size, config.crop_size), np.float32)
+        embeddings = runtime[VISUAL].run({"crops": crops})["embeddings"]
+        for n in instruments:
+            engine = SeparationEngine(config, steps, EngineSettings(rate, max(instruments),
+                                                                    adaptive=False))
+            result["algorithmic_latency_ms"] = round(engine.algorithmic_latency_ms, 2)
+            engine.set_objects([SourceObject(k + 1, f"i{k}", embeddings[k]) for k in range(n)])
+            size = engine.chunk_samples
+            times = []
+            for start in range(0, len(mix) - size + 1, size):
+                began = time.perf_counter()
+                engine.process(mix[start:start + size])
+                times.append(1000.0 * (time.perf_counter() - began))
+            times = np.asarray(times[5:])
+            result["runs"].append({
+                "backend": name, "instruments": n,
+                "hop_ms_median": round(float(np.median(times)), 3),
+                "hop_ms_p99": round(float(np.percentile(times, 99)), 3),
+                "chunk_ms": round(engine.chunk_ms, 3),
+                "rtf": round(float(times.mean() / engine.chunk_ms), 4),
+                "peak_rss_mb": _peak_rss_mb()})
+    if live_seconds > 0:
+        from crn_live.live_cli import run_headless
+        from crn_live.stream.session import SessionOptions
+
+        options = SessionOptions.demo(duration=live_seconds, max_objects=live_instruments,
+                                      threads=threads, engines=engines)
+        stats = run_headless(options, quiet=True)
+        result["live_run"] = {k: stats[k] for k in (
+            "backend", "seconds", "rtf", "hop_ms_median", "hop_ms_p99", "degradations",
+            "xruns", "xruns_by_side", "chunks_per_level", "algorithmic_latency_ms",
+            "output_latency_ms", "output_prefill_ms", "detection_rounds")}
+        result["live_run"]["instruments"] = len(stats["tracks"])
+        result["live_run"]["peak_rss_mb"] = _peak_rss_mb()
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    return result

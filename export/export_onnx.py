@@ -7,7 +7,8 @@ dynamic batch, with its stated maximum in the metadata):
 * ``visual.onnx``: object crops ``crops (objects, 3, S, S)`` RGB float in ``[0, 1]`` ->
   ``embeddings (objects, embed_dim)`` (the separator's visual encoder);
 * ``separator_step.onnx``: one hop of the chunked causal separator with its refinement cycles
-  unrolled: ``window_log_mix``, ``window_mix_mag (objects, 1, log_bins, context_frames)``,
+  unrolled (``separator_step_r1.onnx``, ``separator_step_r0.onnx``: one and no cycle, the live
+  engine's cheaper fallbacks): ``window_log_mix``, ``window_mix_mag (objects, 1, log_bins, context_frames)``,
   ``embeddings (objects, embed_dim)``, ``mixture_ids (objects,)`` int64 -> ``masks (objects, 1,
   log_bins, chunk_frames)``;
 * ``detector.onnx``: ``image (frames, 3, H, W)`` RGB float in ``[0, 1]`` -> ``scores (frames,
@@ -40,6 +41,7 @@ OPSET = 17
 MAX_OBJECTS_KEY = "crn_live.max_objects"
 MODEL_CONFIG_KEY = "crn_live.model_config"
 MODEL_HASH_KEY = "crn_live.model_config_hash"
+ITERATIONS_KEY = "crn_live.refine_iterations"
 
 
 def _export(module, inputs: tuple, names_in: Sequence[str], names_out: Sequence[str],
@@ -90,24 +92,29 @@ def export_separator_step(causal, path: Path, max_objects: int = 4) -> Path:
     from crn_live.models import STEP_INPUT_NAMES, STEP_OUTPUT_NAMES
 
     causal = causal.cpu().eval()
+    metadata = _model_metadata(causal.config, max_objects)
+    metadata[ITERATIONS_KEY] = str(causal.config.refine_iterations if causal.iterations is None
+                                   else causal.iterations)
     return _export(causal, causal.example_inputs(2), STEP_INPUT_NAMES, STEP_OUTPUT_NAMES,
-                   "objects", path, _model_metadata(causal.config, max_objects))
+                   "objects", path, metadata)
 
 
 def parity(module, path: Path, feeds: list[dict[str, np.ndarray]]) -> dict:
     """Max / mean abs difference of every output between PyTorch ``module(*feed.values())`` and
-    onnxruntime on the graph at ``path``, over ``feeds``."""
+    onnxruntime on the graph at ``path``, over ``feeds`` (the graph takes the inputs it uses:
+    the exporter drops unused ones, e.g. the mixture magnitude of a step without refinement)."""
     import onnxruntime
     import torch
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
+    used = {i.name for i in session.get_inputs()}
     worst, means = 0.0, []
     for feed in feeds:
         with torch.no_grad():
             want = module(*(torch.from_numpy(v) for v in feed.values()))
         want = want if isinstance(want, tuple) else (want,)
-        got = session.run(names, feed)
+        got = session.run(names, {k: v for k, v in feed.items() if k in used})
         errors = np.concatenate([np.abs(g - w.numpy()).ravel() for g, w in zip(got, want)])
         worst = max(worst, float(errors.max()))
         means.append(float(errors.mean()))
@@ -207,30 +214,36 @@ def _clip_feeds(separator, detector, clip_dir: Path) -> dict:
 
 def export_all(out: Path, model: Path | None = None, detector_path: Path | None = None,
                max_objects: int = 4, clip: Path | None = None) -> dict:
-    """Export the three graphs of the given (default: bundled) models into ``out`` and check
-    each against PyTorch; returns and writes ``parity.json``."""
+    """Export every graph of the given (default: bundled) models into ``out`` (the visual
+    encoder, the step at each refinement level of :func:`~crn_live.runtime.graphs.step_levels`,
+    the detector) and check each against PyTorch; returns and writes ``parity.json``."""
+    from crn_live.runtime.graphs import DETECTOR, VISUAL, separator_modules
     from crn_live.separation import Separator
     from crn_live.vision.detector import detector_checkpoint
 
     separator = Separator.load(model, "cpu")
     detector = detector_checkpoint(detector_path).model
-    paths = {"visual": export_visual(separator.visual, separator.config, out / "visual.onnx",
-                                     max_objects),
-             "separator_step": export_separator_step(separator.causal,
-                                                     out / "separator_step.onnx", max_objects),
-             "detector": export_detector(detector, out / "detector.onnx")}
-    modules = {"visual": separator.visual, "separator_step": separator.causal,
-               "detector": detector}
+    modules = {**separator_modules(separator), DETECTOR: detector}
+    paths = {}
+    for name, module in modules.items():
+        path = out / f"{name}.onnx"
+        if name == VISUAL:
+            paths[name] = export_visual(module, separator.config, path, max_objects)
+        elif name == DETECTOR:
+            paths[name] = export_detector(module, path)
+        else:
+            paths[name] = export_separator_step(module, path, max_objects)
     feeds = _random_feeds(separator, detector, np.random.default_rng(0), max_objects)
     if clip is not None:
         for name, extra in _clip_feeds(separator, detector, clip).items():
             feeds[name] += extra
     report = {}
     for name, path in paths.items():
-        if name == "detector":  # peaks may tie either way: compared where both agree
-            report[name] = {**_detector_parity_feeds(detector, path, feeds[name])}
+        kind = name if name in (VISUAL, DETECTOR) else "separator_step"
+        if name == DETECTOR:  # peaks may tie either way: compared where both agree
+            report[name] = _detector_parity_feeds(detector, path, feeds[kind])
         else:
-            report[name] = parity(modules[name], path, feeds[name])
+            report[name] = parity(modules[name], path, feeds[kind])
         report[name]["inputs"] = "random + clip" if clip is not None else "random"
     out.mkdir(parents=True, exist_ok=True)
     (out / "parity.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -261,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"export_onnx.py: error: {error}", file=sys.stderr)
         return 2
     for name, r in report.items():
-        print(f"{name:>15}: max abs err {r['max_abs_err']:.2e}, mean {r['mean_abs_err']:.2e} "
+        print(f"{name:>17}: max abs err {r['max_abs_err']:.2e}, mean {r['mean_abs_err']:.2e} "
               f"({r['inputs']} inputs)")
     print(f"wrote {', '.join(sorted(report))} graphs and parity.json to {args.out}")
     return 0

@@ -60,10 +60,20 @@ class ChunkedCausalCRN(nn.Module):
     ``context_frames`` windows load directly). ``forward`` is :meth:`step`, for export.
     """
 
-    def __init__(self, config: ModelConfig, crn: CRN | None = None) -> None:
+    def __init__(self, config: ModelConfig, crn: CRN | None = None,
+                 iterations: int | None = None) -> None:
         super().__init__()
         self.config = config
         self.crn = CRN(config) if crn is None else crn
+        #: Refinement cycles of :meth:`forward` (the exported graph); ``None``: the config's.
+        self.iterations = iterations
+
+    def with_iterations(self, iterations: int) -> "ChunkedCausalCRN":
+        """The same network (shared parameters) whose :meth:`forward` runs ``iterations``
+        refinement cycles: the cheaper graphs a live engine falls back to when behind."""
+        if not 0 <= iterations <= self.config.refine_iterations:
+            raise ValueError(f"iterations must be in 0..{self.config.refine_iterations}")
+        return ChunkedCausalCRN(self.config, self.crn, iterations).eval()
 
     @classmethod
     def from_crn(cls, crn: CRN) -> "ChunkedCausalCRN":
@@ -105,8 +115,9 @@ class ChunkedCausalCRN(nn.Module):
         embeddings: torch.Tensor,
         mixture_ids: torch.Tensor,
     ) -> torch.Tensor:
-        """Same as :meth:`step` with the configured iterations (the exported graph)."""
-        return self.step(window_log_mix, window_mix_mag, embeddings, mixture_ids)
+        """Same as :meth:`step` with :attr:`iterations` cycles (the exported graph)."""
+        return self.step(window_log_mix, window_mix_mag, embeddings, mixture_ids,
+                         self.iterations)
 
     def run_offline(
         self,

@@ -24,7 +24,8 @@ def exported(clip_sets, tmp_path_factory) -> tuple[Path, dict]:
 
 def test_every_graph_matches_pytorch(exported) -> None:
     out, report = exported
-    assert set(report) == {"visual", "separator_step", "detector"}
+    assert set(report) == {"visual", "separator_step", "separator_step_r1",
+                           "separator_step_r0", "detector"}
     for name, result in report.items():
         assert result["max_abs_err"] <= 1e-4, name
         assert result["inputs"] == "random + clip"
@@ -57,3 +58,31 @@ def test_script_refuses_a_wrong_checkpoint_in_one_line(tmp_path, capsys) -> None
     assert main(["--out", str(tmp_path), "--detector", str(separator)]) == 2
     err = capsys.readouterr().err.strip()
     assert "not a detector" in err and "\n" not in err
+
+
+def test_cheaper_step_graphs_run_fewer_cycles(exported) -> None:
+    """The fallback graphs are the step with 1 and 0 refinement cycles: their masks differ from
+    the full step's on the same window, and each matches PyTorch run with that many cycles."""
+    from crn_live.runtime.graphs import separator_modules
+    from crn_live.separation import Separator
+
+    out, report = exported
+    separator = Separator.load()
+    modules = separator_modules(separator)
+    assert [modules[g].iterations for g in ("separator_step_r1", "separator_step_r0")] == [1, 0]
+    rng = np.random.default_rng(1)
+    mag = rng.random((2, 1, 256, 64), dtype=np.float32) * 3
+    feed = {"window_log_mix": np.log(mag + np.float32(1e-10)), "window_mix_mag": mag,
+            "embeddings": rng.standard_normal((2, 128)).astype(np.float32),
+            "mixture_ids": np.zeros(2, np.int64)}
+    masks = {}
+    for name in ("separator_step", "separator_step_r1", "separator_step_r0"):
+        session = onnxruntime.InferenceSession(str(out / f"{name}.onnx"),
+                                               providers=["CPUExecutionProvider"])
+        used = {i.name for i in session.get_inputs()}
+        masks[name] = session.run(["masks"], {k: v for k, v in feed.items() if k in used})[0]
+        meta = {p.key: p.value for p in onnx.load(str(out / f"{name}.onnx")).metadata_props}
+        cycles = modules[name].iterations
+        assert meta["crn_live.refine_iterations"] == str(3 if cycles is None else cycles)
+    assert np.abs(masks["separator_step"] - masks["separator_step_r0"]).max() > 1e-3
+    assert np.abs(masks["separator_step_r1"] - masks["separator_step_r0"]).max() > 1e-3
