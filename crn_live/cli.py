@@ -155,9 +155,39 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--video", type=Path, help="time on this video's frames (default: noise "
                                               "frames of 640x480, a webcam's size)")
     d.add_argument("--json", type=Path, required=True, help="where to write the result")
+    t = sub.add_parser("step", help="separator step latency per backend and object count")
+    t.add_argument("--model", type=Path, help="separator checkpoint (default: the bundled one)")
+    t.add_argument("--backends", default="torch,onnxruntime,tensorrt,torch-cuda",
+                   help="comma-separated: torch, onnxruntime, tensorrt, torch-cuda (all)")
+    t.add_argument("--objects", default="1,2,3,4", help="object counts (1,2,3,4)")
+    t.add_argument("--hops", type=_positive_int, default=200, help="steps timed (200)")
+    t.add_argument("--threads", type=_positive_int, default=2, help="CPU threads (2)")
+    t.add_argument("--engines", type=Path, default=Path("engines"),
+                   help="where build_engines.py wrote TensorRT engines (engines/)")
+    t.add_argument("--json", type=Path, required=True, help="where to write the result")
+    v = sub.add_parser("live", help="the live engine per backend and instrument count, and a "
+                                    "paced live run (the default benchmark)")
+    v.add_argument("--backends", default="onnxruntime,torch,tensorrt",
+                   help="comma-separated: onnxruntime, torch, tensorrt (all)")
+    v.add_argument("--instruments", default="1,2,3,4", help="instrument counts (1,2,3,4)")
+    v.add_argument("--seconds", type=_positive_float, default=20.0,
+                   help="audio processed per backend and count (20)")
+    v.add_argument("--live-seconds", type=float, default=60.0,
+                   help="length of the paced live run of the demo scene; 0 skips it (60)")
+    v.add_argument("--threads", type=_positive_int, help="CPU threads (all cores)")
+    v.add_argument("--engines", type=Path, default=Path("engines"),
+                   help="where build_engines.py wrote TensorRT engines (engines/)")
+    v.add_argument("--json", type=Path, required=True, help="where to write the result")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "live")  # crn-bench --json OUT: the live engine benchmark
     args = p.parse_args(argv)
     if args.bench == "detector":
         return _bench_detector(args)
+    if args.bench == "step":
+        return _bench_step(p, args)
+    if args.bench == "live":
+        return _bench_live(p, args)
     from crn_live.bench import bench_synth
 
     result = bench_synth(clips=args.clips, seconds=args.seconds, sources=args.sources,
@@ -181,25 +211,72 @@ def _bench_detector(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(p: argparse.ArgumentParser, text: str, known: tuple, flag: str) -> list[str]:
+    names = [b.strip() for b in text.split(",") if b.strip()]
+    if not names or any(b not in known for b in names):
+        p.error(f"{flag} takes a comma-separated list of {', '.join(known)}")
+    return names
+
+
+def _counts(p: argparse.ArgumentParser, text: str, flag: str) -> list[int]:
+    try:
+        counts = sorted({int(n) for n in text.split(",")})
+    except ValueError:
+        counts = []
+    if not counts or counts[0] < 1 or counts[-1] > 16:
+        p.error(f"{flag} takes comma-separated counts in 1..16, e.g. 1,2,3,4")
+    return counts
+
+
+def _bench_live(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from crn_live.bench import bench_live
+
+    backends = _names(p, args.backends, ("onnxruntime", "torch", "tensorrt"), "--backends")
+    counts = _counts(p, args.instruments, "--instruments")
+    result = bench_live(backends, counts, args.seconds, args.threads, args.json,
+                        max(args.live_seconds, 0.0), engines=args.engines)
+    print(f"algorithmic latency {result.get('algorithmic_latency_ms')} ms")
+    for r in result["runs"]:
+        print(f"  {r['backend']:>11} {r['instruments']} instruments: hop median "
+              f"{r['hop_ms_median']:6.2f} ms, p99 {r['hop_ms_p99']:6.2f} ms of "
+              f"{r['chunk_ms']:.1f} ms, RTF {r['rtf']:.3f}, peak RSS {r['peak_rss_mb']} MB")
+    for name, why in result["unavailable"].items():
+        print(f"  {name:>11}: not measured: {why}")
+    if "live_run" in result:
+        live = result["live_run"]
+        print(f"  live run: {live['seconds']} s, {live['instruments']} instruments, RTF "
+              f"{live['rtf']}, {live['degradations']} degradations, {live['xruns']} xruns")
+    print(f"wrote {args.json}")
+    return 0
+
+
+def _bench_step(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from crn_live.bench import bench_step
+
+    backends = _names(p, args.backends, ("torch", "onnxruntime", "tensorrt", "torch-cuda"),
+                      "--backends")
+    objects = _counts(p, args.objects, "--objects")
+    result = bench_step(args.model, backends, objects, args.hops, args.threads, args.json,
+                        args.engines)
+    print(f"separator step ({result['config']}, {result['refine_iterations']} cycles), one hop "
+          f"= {result['hop_ms']:.1f} ms of audio:")
+    for r in result["runs"]:
+        print(f"  {r['backend']:>11} {r['objects']} objects: median {r['hop_ms_median']:6.2f} ms,"
+              f" p99 {r['hop_ms_p99']:6.2f} ms ({100 * r['share_of_hop']:.0f}% of a hop)")
+    for name, why in result["unavailable"].items():
+        print(f"  {name:>11}: not measured: {why}")
+    print(f"wrote {args.json}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands that later issues build
 
 
-def _later(prog: str, description: str, usage: str) -> Main:
-    def main(argv: Sequence[str] | None = None) -> int:
-        p = argparse.ArgumentParser(prog=prog, description=description,
-                                    epilog=f"planned usage: {usage}")
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.parse_args(argv)
-        print(f"{prog}: not built yet ({description.rstrip('.')}); use crn-synth for now",
-              file=sys.stderr)
-        return 2
+def live_main(argv: Sequence[str] | None = None) -> int:
+    from crn_live.live_cli import live_main as main
 
-    return main
-
-
-live_main = _later("crn-live", "The live app: camera + microphone in, separated instruments out.",
-                   "crn-live --camera 0 --mic default")
+    return main(argv)
 
 # ---------------------------------------------------------------------------------------------
 # crn-eval
@@ -356,7 +433,12 @@ def separate_main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--objects", type=Path, help="JSON with the class and box of each instrument")
     p.add_argument("--model", type=Path, help="checkpoint (default: the bundled small model)")
     p.add_argument("--mode", choices=("offline", "streaming"), default="offline",
-                   help="offline windows (default) or the chunked causal model as live")
+                   help="offline: half-overlapping windows that see past and future (the "
+                        "reference, default); streaming: the live engine itself on the files, "
+                        "unpaced (detected and tracked instruments, the very samples crn-live "
+                        "would give)")
+    p.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime", "torch"),
+                   default="auto", help="streaming mode's backend (auto)")
     p.add_argument("--detect", action="store_true",
                    help="detect instruments even where a clip or --objects gives them")
     p.add_argument("--detector", type=Path,
@@ -365,6 +447,8 @@ def separate_main(argv: Sequence[str] | None = None) -> int:
                    help="class names of an external ONNX detector, one per line")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     args = p.parse_args(argv)
+    if args.mode == "streaming":
+        return _separate_streaming(args)
     separator = _separator(args.model, args.device)
     plain_video = not args.input.is_dir() and args.objects is None
     detector = None
@@ -390,6 +474,44 @@ def separate_main(argv: Sequence[str] | None = None) -> int:
         written = write_outputs(job, separator, args.out, args.mode, progress)
     print(f"{len(job.objects)} instruments + residual at {job.rate} Hz in {args.out}: "
           f"{', '.join(p.name for p in written)}")
+    return 0
+
+
+def _separate_streaming(args: argparse.Namespace) -> int:
+    """The live engine on the input's files, unpaced (see crn_live.live_cli)."""
+    import tempfile
+
+    from crn_live.audio_io import write_wav
+    from crn_live.data.clips import video_info
+    from crn_live.live_cli import separate_streaming
+    from crn_live.separate_files import _video_audio, read_objects
+
+    if not args.input.exists():
+        raise UserError(f"{args.input} not found: give a clip folder or a video file")
+    video = args.input / "video.mp4" if args.input.is_dir() else args.input
+    if not video.is_file():
+        raise UserError(f"{args.input} has no video.mp4: give a crn-synth clip folder or a "
+                        f"video file")
+    info = video_info(video)
+    objects = tuple((n, tuple(b)) for n, b in read_objects(args.objects, info.width,
+                                                           info.height)) \
+        if args.objects else ()
+    with tempfile.TemporaryDirectory(prefix="crn-separate-") as tmp:
+        audio = args.audio
+        if audio is None and args.input.is_dir() and (args.input / "mix.wav").is_file():
+            audio = args.input / "mix.wav"
+        if audio is None:
+            samples, rate = _video_audio(video)
+            audio = Path(tmp) / "audio.wav"
+            write_wav(audio, samples, rate)
+        stats = separate_streaming(video, audio, args.out, objects, args.model, args.detector,
+                                   args.detector_labels, args.backend)
+    tracks = sorted(p.name for p in args.out.glob("track-*.wav"))
+    if not tracks:
+        raise UserError(f"no instrument found in {video}: give --objects FILE.json with each "
+                        f"instrument's class and box")
+    print(f"{len(tracks)} instruments + residual at {stats['sample_rate']} Hz in {args.out} "
+          f"(live engine, {stats['backend']}, RTF {stats['rtf']}): {', '.join(tracks)}")
     return 0
 
 

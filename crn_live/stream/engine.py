@@ -1,0 +1,311 @@
+"""The live separation engine, once per chunk of hops (no threads, no devices: callers bring
+blocks of samples at the device rate).
+
+Per hop of the *device* rate's framing (:meth:`~crn_live.config.StftConfig.scaled_to`: the same
+23.2 ms hop and 92.7 ms window as the model's 11025 Hz framing, e.g. 1024 / 4088 samples at
+44.1 kHz), the streaming STFT gives one full-band frame. The model's input frame is read straight
+off it: the log-frequency warp samples the same frequencies the model's 1022-point STFT would
+(its bins lie at the same Hz, below 5.5 kHz), scaled by ``n_fft_model / n_fft_device``. So no
+resampler sits in the live path (soxr's streaming hold-back alone would add about 84 ms), model
+frame ``t`` *is* device frame ``t``, and the masks apply to the very frame they were computed
+from. Once a chunk of ``chunk_frames`` frames is in:
+
+context window ``[log_bins x context_frames]`` -> separator step with its refinement cycles for
+all objects at once (through any :class:`~crn_live.runtime.base.Backend`) -> masks of the chunk
+-> unwarped onto the full-band bins -> times the mixture's frames -> weighted overlap-add, one
+channel per object slot plus the mixture itself -> sources, residual (mixture minus sources),
+mixer.
+
+Algorithmic latency: ``n_fft + (chunk_frames - 1) * hop`` device samples (115.9 ms for the small
+model's 2-frame chunks, 92.7 ms with 1-frame chunks).
+
+Overload: each chunk's processing time is compared with the chunk's duration; when late (or when
+the caller reports a backlog), the engine steps down a level - fewer refinement cycles, then (a
+request to the vision side) detection less often, then dry pass-through of the mixture - and
+counts it; after a long run of comfortable chunks it steps back up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from crn_live.config import ModelConfig
+from crn_live.dsp.streaming import StreamingIstft, StreamingStft
+from crn_live.dsp.warp import _interpolation_matrix, log_bin_frequencies, unwarp_matrix
+from crn_live.runtime.base import Backend
+from crn_live.runtime.step import step_feeds
+from crn_live.stream.mixer import Mixer
+
+#: Degradation levels, best first.
+LEVELS = ("full", "fewer_cycles", "no_cycles", "detect_less", "dry")
+#: Lowest device rate the model's bands fit in.
+MIN_RATE = 11025
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSettings:
+    """How the engine runs at a device ``rate``."""
+
+    rate: int
+    max_objects: int = 4
+    silence_dbfs: float = -70.0  # chunks quieter than this (RMS) skip the network
+    deadline: float = 0.8  # share of a chunk's duration its processing may take
+    late_chunks: int = 2  # late chunks in a row before degrading
+    recover_chunks: int = 200  # comfortable chunks in a row before undoing a degradation
+    backlog_chunks: int = 3  # input waiting beyond this many chunks counts as late
+    adaptive: bool = True  # False: always full quality, whatever the time (crn-separate)
+    ramp_ms: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.rate < MIN_RATE:
+            raise ValueError(f"the audio rate must be at least {MIN_RATE} Hz, got {self.rate}")
+        if not 1 <= self.max_objects <= 16:
+            raise ValueError(f"max_objects must be in 1..16, got {self.max_objects}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceObject:
+    """An instrument to separate: its track id (> 0), label and embedding."""
+
+    track_id: int
+    label: str
+    embedding: np.ndarray
+
+
+@dataclasses.dataclass
+class ChunkOutput:
+    """One chunk's signals (``samples = chunk_frames * hop``), aligned with each other.
+
+    ``sources (max_objects, samples)`` per slot (zero for an empty slot), ``residual``, ``mix``
+    (the mixture, delayed like the sources), ``played`` (after the mixer); ``slots``: the track
+    id in each slot (0: empty); ``spectra (max_objects + 2, log_bins, chunk_frames)``: magnitude
+    of each slot's source, then the mixture and the residual, on the model's log bins (for
+    display); ``level``: the degradation level used; ``step_ms`` the network time;
+    ``process_ms`` the whole chunk's; ``skipped``: the network did not run (silence, no objects
+    or dry); ``index``: chunks processed before this one.
+    """
+
+    index: int
+    sources: np.ndarray
+    residual: np.ndarray
+    mix: np.ndarray
+    played: np.ndarray
+    slots: tuple[int, ...]
+    labels: tuple[str, ...]
+    spectra: np.ndarray
+    level: str
+    step_ms: float
+    process_ms: float
+    skipped: bool
+
+
+class SeparationEngine:
+    """Chunk-by-chunk separation at a device rate, through step backends.
+
+    ``steps``: ``{refinement cycles: backend}`` of the step graphs (at least the model's full
+    count; cheaper ones are the fallbacks, :func:`~crn_live.runtime.graphs.step_levels`).
+    """
+
+    def __init__(self, config: ModelConfig, steps: Mapping[int, Backend],
+                 settings: EngineSettings) -> None:
+        if config.refine_iterations not in steps:
+            raise ValueError(f"steps must include the full {config.refine_iterations} cycles")
+        self.config, self.settings = config, settings
+        self.steps = dict(steps)
+        model = config.audio.stft
+        self.stft_config = model.scaled_to(settings.rate)
+        d = self.stft_config
+        self.hop, self.chunk = d.hop, config.chunk_frames
+        self.chunk_samples = self.hop * self.chunk
+        # model log bins read off the device grid, scaled to the model STFT's magnitude
+        positions = log_bin_frequencies(model, config.audio.warp) / (d.sample_rate / d.n_fft)
+        self.warp = (_interpolation_matrix(positions, d.n_bins)
+                     * (model.n_fft / d.n_fft)).astype(np.float32)
+        freqs = np.arange(d.n_bins) * (d.sample_rate / d.n_fft)
+        self.unwarp = unwarp_matrix(model, config.audio.warp, freqs).astype(np.float32)
+        # both are linear interpolations (two non-zeros a row): applied as gathers
+        self._warp_taps = _taps(self.warp)
+        self._unwarp_taps = _taps(self.unwarp)
+        self.max_objects = settings.max_objects
+        self._analysis = StreamingStft(d, 1)
+        self._synthesis = StreamingIstft(d, self.max_objects + 1)
+        context = config.context_frames
+        self._window = np.zeros((config.log_bins, 2 * context), np.float32)  # double buffer
+        self._filled = 0
+        self._frames = np.zeros((self.chunk, d.n_bins), np.complex64)
+        self._slots: list[SourceObject | None] = [None] * self.max_objects
+        self._freed_at = [-1] * self.max_objects
+        self.mixer = Mixer(settings.rate, settings.ramp_ms)
+        self.chunks = 0
+        self.level = 0
+        self.degradations = 0
+        self.recoveries = 0
+        self.level_chunks = [0] * len(LEVELS)
+        self._late = 0
+        self._comfortable = 0
+        self.backlog = 0
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def algorithmic_latency_samples(self) -> int:
+        return self.stft_config.n_fft + (self.chunk - 1 + self.config.lookahead_frames) * self.hop
+
+    @property
+    def algorithmic_latency_ms(self) -> float:
+        return 1000.0 * self.algorithmic_latency_samples / self.settings.rate
+
+    @property
+    def chunk_ms(self) -> float:
+        return 1000.0 * self.chunk_samples / self.settings.rate
+
+    @property
+    def slots(self) -> tuple[int, ...]:
+        return tuple(o.track_id if o else 0 for o in self._slots)
+
+    # ------------------------------------------------------------------ objects
+    def set_objects(self, objects: Sequence[SourceObject]) -> None:
+        """The instruments to separate from now on (at most ``max_objects``): a track keeps its
+        slot while it lives; a new one takes the slot freed longest ago."""
+        objects = list(objects)[:self.max_objects]
+        wanted = {o.track_id: o for o in objects}
+        for k, held in enumerate(self._slots):
+            if held is not None:
+                if held.track_id in wanted:
+                    self._slots[k] = wanted.pop(held.track_id)
+                else:
+                    self._slots[k] = None
+                    self._freed_at[k] = self.chunks
+                    self.mixer.forget(held.track_id)
+        for obj in objects:
+            if obj.track_id in wanted:
+                free = [k for k, held in enumerate(self._slots) if held is None]
+                k = min(free, key=lambda s: self._freed_at[s])
+                self._slots[k] = obj
+
+    # ------------------------------------------------------------------ processing
+    def process(self, block: np.ndarray) -> ChunkOutput:
+        """One chunk: ``block (chunk_samples,)`` float32 mono at the device rate."""
+        started = time.perf_counter()
+        block = np.asarray(block, np.float32)
+        if block.shape != (self.chunk_samples,):
+            raise ValueError(f"block must have {self.chunk_samples} samples, got {block.shape}")
+        context = self.config.context_frames
+        mags = np.empty((self.config.log_bins, self.chunk), np.float32)
+        for f in range(self.chunk):
+            frame = self._analysis.push(block[None, f * self.hop:(f + 1) * self.hop])[0]
+            self._frames[f] = frame
+            mags[:, f] = _apply_taps(self._warp_taps, np.abs(frame))
+            position = self._filled % context
+            self._window[:, position] = mags[:, f]
+            self._window[:, position + context] = mags[:, f]
+            self._filled += 1
+        start = self._filled % context
+        window = self._window[:, start:start + context]  # oldest .. newest frame
+
+        level = LEVELS[self.level] if self.settings.adaptive else LEVELS[0]
+        active = [k for k, held in enumerate(self._slots) if held is not None]
+        rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
+        silent = 20 * np.log10(max(rms, 1e-12)) < self.settings.silence_dbfs
+        masks = np.zeros((self.max_objects, self.config.log_bins, self.chunk), np.float32)
+        skipped = not active or silent or level == "dry"
+        step_ms = 0.0
+        if not skipped:
+            cycles = self._cycles(level)
+            embeddings = np.stack([self._slots[k].embedding for k in active]).astype(np.float32)
+            feeds = step_feeds(np.broadcast_to(window, (len(active), 1) + window.shape),
+                               embeddings)
+            t0 = time.perf_counter()
+            out = self.steps[cycles].run(feeds)["masks"]
+            step_ms = 1000.0 * (time.perf_counter() - t0)
+            masks[active] = out[:, 0]
+
+        n = self.chunk_samples
+        sources = np.empty((self.max_objects, n), np.float32)
+        mix = np.empty(n, np.float32)
+        spectrum = np.empty((self.max_objects + 1, self.stft_config.n_bins), np.complex64)
+        full = _apply_taps(self._unwarp_taps, masks.transpose(2, 0, 1))  # (chunk, slots, bins)
+        for f in range(self.chunk):
+            np.multiply(full[f], self._frames[f], out=spectrum[:-1])
+            spectrum[-1] = self._frames[f]
+            hop = self._synthesis.push(spectrum)
+            sources[:, f * self.hop:(f + 1) * self.hop] = hop[:-1]
+            mix[f * self.hop:(f + 1) * self.hop] = hop[-1]
+        slots = self.slots
+        # an empty slot still rings out the tail of the track that left it: that tail goes
+        # to the residual, so sources + residual stay the mixture exactly
+        sources[[k for k, track in enumerate(slots) if not track]] = 0.0
+        residual = mix - sources.sum(axis=0)
+        played = mix.copy() if level == "dry" else self.mixer.mix(sources, residual, slots)
+        claimed = masks.sum(axis=0)
+        spectra = np.concatenate([masks * mags, mags[None],
+                                  (np.clip(1.0 - claimed, 0.0, 1.0) * mags)[None]])
+        process_ms = 1000.0 * (time.perf_counter() - started)
+        output = ChunkOutput(self.chunks, sources, residual, mix, played, slots,
+                             tuple(o.label if o else "" for o in self._slots), spectra, level,
+                             step_ms, process_ms, skipped)
+        self.level_chunks[LEVELS.index(level)] += 1
+        self.chunks += 1
+        if self.settings.adaptive:
+            self._adapt(process_ms)
+        return output
+
+    def _cycles(self, level: str) -> int:
+        full = self.config.refine_iterations
+        wanted = {"full": full, "fewer_cycles": min(1, full)}.get(level, 0)
+        # the cheapest graph at hand that is at least as cheap as wanted
+        usable = [c for c in self.steps if c <= wanted]
+        return max(usable) if usable else min(self.steps)
+
+    def _adapt(self, process_ms: float) -> None:
+        """Step down after ``late_chunks`` late chunks in a row (or at once on a backlog beyond
+        twice the allowance); step back up after ``recover_chunks`` comfortable ones."""
+        s = self.settings
+        budget = s.deadline * self.chunk_ms
+        late = process_ms > budget or self.backlog > s.backlog_chunks
+        self._late = self._late + 1 if late else 0
+        self._comfortable = self._comfortable + 1 \
+            if process_ms < 0.5 * budget and self.backlog <= 1 else 0
+        if self.level < len(LEVELS) - 1 and (self._late >= s.late_chunks
+                                             or self.backlog > 2 * s.backlog_chunks):
+            self.level += 1
+            self.degradations += 1
+            self._late = self._comfortable = 0
+        elif self.level > 0 and self._comfortable >= s.recover_chunks:
+            self.level -= 1
+            self.recoveries += 1
+            self._comfortable = 0
+
+    def stats(self) -> dict:
+        return {"chunks": self.chunks, "level": LEVELS[self.level],
+                "degradations": self.degradations, "recoveries": self.recoveries,
+                "chunks_per_level": dict(zip(LEVELS, self.level_chunks)),
+                "algorithmic_latency_ms": round(self.algorithmic_latency_ms, 2)}
+
+
+def _taps(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An interpolation matrix (at most two non-zeros per row) as ``(low, high, w_low,
+    w_high)`` column indices and weights per row."""
+    rows = matrix.shape[0]
+    low = np.zeros(rows, np.int64)
+    high = np.zeros(rows, np.int64)
+    w_low = np.zeros(rows, np.float32)
+    w_high = np.zeros(rows, np.float32)
+    for r in range(rows):
+        (cols,) = np.nonzero(matrix[r])
+        if len(cols) > 2:
+            raise ValueError("not an interpolation matrix")
+        if len(cols):
+            low[r], high[r] = cols[0], cols[-1]
+            w_low[r] = matrix[r, cols[0]]
+            w_high[r] = matrix[r, cols[-1]] if len(cols) == 2 else 0.0
+    return low, high, w_low, w_high
+
+
+def _apply_taps(taps, x: np.ndarray) -> np.ndarray:
+    """``matrix @ x`` along ``x``'s last axis for a :func:`_taps` matrix."""
+    low, high, w_low, w_high = taps
+    return x[..., low] * w_low + x[..., high] * w_high

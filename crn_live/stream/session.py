@@ -1,0 +1,498 @@
+"""A live session: sources, the engine on its worker thread, vision, mixer, recording, status.
+
+``crn-live --no-gui``, ``crn-separate`` (file sources, unpaced) and the desktop app all drive
+this one class. Threads:
+
+* the audio input callback (sounddevice) or a file player copies blocks into a ring;
+* the **worker** reads one chunk at a time, runs the vision inline when the camera is a video
+  file (the frame at the audio's time: deterministic), hands the current instruments to the
+  engine, processes the chunk, writes the output ring (played by the output callback), the
+  recording and the display queue;
+* a live camera gets its own vision thread (:class:`~crn_live.stream.vision.VisionThread`);
+* the GUI only reads :meth:`LiveSession.poll_frames`, :meth:`~LiveSession.latest_video` and
+  :meth:`~LiveSession.status`, and sets the mixer.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from crn_live.errors import UserError
+from crn_live.stream.engine import LEVELS, EngineSettings, SeparationEngine
+from crn_live.stream.mixer import RESIDUAL
+from crn_live.stream.vision import TrackInfo, Vision, VisionSnapshot
+
+#: The bundled demo scene: a short crn-synth clip (video + mixture) shipped in the package.
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+#: GIL switch interval while a session runs (Python's default 5 ms starves audio callbacks).
+SWITCH_INTERVAL_S = 0.001
+__all__ = ["LiveSession", "SessionOptions", "Status", "StripFrame", "TrackInfo", "UiFrame",
+           "VideoFrame"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionOptions:
+    """What to open and how to run (the flags of ``crn-live``)."""
+
+    camera: int | str | None = None  # camera index, video file, or None
+    mic: int | str | None = "default"  # "default", device index/name, or an audio file
+    output: int | str | None = "default"  # output device, or None for no playback
+    backend: str = "auto"
+    model: Path | None = None
+    detector: Path | None = None
+    detector_labels: Path | None = None
+    max_objects: int = 4
+    detect_fps: float = 5.0
+    paced: bool = True  # files at real-time pace (live); False: as fast as possible
+    duration: float | None = None
+    record: Path | None = None
+    objects: tuple = ()  # manual regions: (class_name, (x0, y0, x1, y1)) in frame pixels
+    solo: tuple[str, ...] = ()  # class names (or "residual") soloed when they appear
+    mute: tuple[str, ...] = ()
+    threads: int | None = None
+    adaptive: bool = True
+    loop: bool = False
+    engines: Path = Path("engines")
+    queue_frames: int = 256
+    trim_delay: bool = False  # recordings start at the input's first sample (crn-separate)
+    #: Silence queued before the first output chunk: the jitter buffer that absorbs the
+    #: variation of a chunk's processing time (the engine outputs a whole chunk at once).
+    output_prefill_ms: float = 40.0
+    #: PortAudio latency asked of the microphone and output ("low", "high" or seconds). 30 ms:
+    #: on PulseAudio's ALSA plugin "low" (8.6 ms) underruns while Python holds the GIL.
+    device_latency: str | float = 0.03
+
+    @classmethod
+    def demo(cls, **changes) -> "SessionOptions":
+        """The bundled demo scene through the very same live path (files, paced, looped)."""
+        if not (DEMO_DIR / "video.mp4").is_file():
+            raise UserError(f"the bundled demo scene is missing from {DEMO_DIR} (a partial "
+                            f"install?): reinstall crn-live")
+        return cls(**{"camera": str(DEMO_DIR / "video.mp4"), "mic": str(DEMO_DIR / "mix.wav"),
+                      "loop": True, **changes})
+
+
+@dataclasses.dataclass(frozen=True)
+class StripFrame:
+    """One strip's newest columns: ``spectrum (log_bins, frames)`` in dB, level in dBFS."""
+
+    key: int | str
+    label: str
+    spectrum: np.ndarray
+    level_db: float
+    gain: float
+
+
+@dataclasses.dataclass(frozen=True)
+class UiFrame:
+    index: int
+    time_s: float
+    strips: tuple[StripFrame, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoFrame:
+    image: np.ndarray
+    time_s: float
+    tracks: list[TrackInfo]
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    backend: str
+    backend_reason: str
+    algorithmic_latency_ms: float
+    hop_ms_median: float
+    hop_ms_p99: float
+    rtf: float
+    degradations: int
+    level: str
+    xruns: int
+    chunks: int
+    seconds: float
+    recording: Path | None
+    camera: str
+    mic: str
+    output: str
+
+
+def _is_file_spec(spec) -> bool:
+    return isinstance(spec, (str, Path)) and not str(spec).isdigit() and str(spec) != "default" \
+        and (Path(spec).suffix.lower() != "" or Path(spec).exists())
+
+
+def _db(x: np.ndarray) -> float:
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    return 20.0 * np.log10(max(rms, 1e-10))
+
+
+class LiveSession:
+    """Opens models, backends and devices (one-line :class:`UserError` when one is missing),
+    then :meth:`start` / :meth:`stop`."""
+
+    def __init__(self, options: SessionOptions) -> None:
+        from crn_live.runtime.graphs import DETECTOR, VISUAL, step_graph, step_levels
+        from crn_live.runtime.select import open_runtime
+        from crn_live.separation import BUNDLED_MODEL, Separator
+
+        self.options = o = options
+        self._closers: list = []
+        try:
+            self.audio = self._open_audio(o)
+            self._closers.append(self.audio)
+            rate = self.audio.rate
+            self.output = None
+            if o.output is not None:
+                from crn_live.stream.sources import OutputSink
+
+                self.output = OutputSink(None if o.output == "default" else o.output, rate,
+                                         ring_seconds=2.0, latency=o.device_latency)
+                self._closers.append(self.output)
+            self.separator = Separator.load(o.model, "cpu")
+            detector_model, detector_path = self._detector_model(o)
+            graphs = [VISUAL] + [step_graph(k, self.separator.config)
+                                 for k in step_levels(self.separator.config)]
+            if detector_model is not None:
+                graphs.append(DETECTOR)
+            self.runtime = open_runtime(o.backend, self.separator, o.model or BUNDLED_MODEL,
+                                        detector_model, detector_path, graphs, o.engines,
+                                        o.threads, o.max_objects)
+            detector = self._detector(o, detector_model)
+            config = self.separator.config
+            steps = {k: self.runtime[step_graph(k, config)] for k in step_levels(config)}
+            # unpaced (crn-separate) is not real time: always full quality
+            self.engine = SeparationEngine(config, steps, EngineSettings(
+                rate, o.max_objects, adaptive=o.adaptive and o.paced))
+            self.vision = Vision(detector, self.runtime[VISUAL], config.crop_size,
+                                 o.max_objects, 1.0 / o.detect_fps)
+            self._open_camera(o)
+        except BaseException:
+            self.close()
+            raise
+        self.mixer = self.engine.mixer
+        for class_name, box in o.objects:
+            self.vision.add_region(box, class_name)
+        self._frames: collections.deque = collections.deque(maxlen=o.queue_frames)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self.error: BaseException | None = None
+        self._process_ms: collections.deque = collections.deque(maxlen=2000)
+        self._recorder = None
+        self._record_lock = threading.Lock()
+        self._applied_rules: set = set()
+        self.started_at = 0.0
+        if o.record is not None:
+            self.start_recording(o.record)
+
+    # ------------------------------------------------------------------ opening
+    @staticmethod
+    def _open_audio(o: SessionOptions):
+        from crn_live.stream.sources import FileAudioSource, MicSource
+
+        if o.mic is None:
+            raise UserError("no audio input: give --mic default|DEVICE|FILE")
+        if _is_file_spec(o.mic):
+            path = Path(o.mic)
+            if not path.is_file():
+                raise UserError(f"audio file {path} not found: give an existing WAV/FLAC file "
+                                f"or a microphone (--mic default)")
+            return FileAudioSource(path, paced=o.paced, loop=o.loop,
+                                   ring_seconds=4.0 if o.paced else 8.0)
+        return MicSource(o.mic, channels=1, latency=o.device_latency)
+
+    @staticmethod
+    def _detector_model(o: SessionOptions):
+        """Our own detector (a checkpoint) runs through the runtime; None otherwise."""
+        from crn_live.vision.detector import BUNDLED_DETECTOR, detector_checkpoint
+
+        if o.detector is not None and Path(o.detector).suffix.lower() == ".onnx":
+            return None, None
+        return detector_checkpoint(o.detector).model, Path(o.detector or BUNDLED_DETECTOR)
+
+    def _detector(self, o: SessionOptions, model):
+        from crn_live.runtime.graphs import DETECTOR
+        from crn_live.vision.detector import OwnDetector, open_detector
+
+        if model is None:
+            return open_detector(o.detector, o.detector_labels)
+        backend = self.runtime[DETECTOR]
+
+        def run(images: np.ndarray):
+            out = backend.run({"image": np.ascontiguousarray(images, np.float32)})
+            return out["scores"], out["boxes"]
+
+        return OwnDetector(model.config, run, name=f"detector on {backend.name}")
+
+    def _open_camera(self, o: SessionOptions) -> None:
+        from crn_live.stream.vision import VideoFileFrames, VisionThread
+
+        self.video_file = self.camera = self.vision_thread = None
+        if o.camera is None:
+            return
+        if _is_file_spec(o.camera):
+            if not Path(o.camera).is_file():
+                raise UserError(f"video file {o.camera} not found: give an existing video or "
+                                f"a camera index (--camera 0)")
+            self.video_file = VideoFileFrames(o.camera)
+            self._closers.append(self.video_file)
+            return
+        from crn_live.stream.sources import CameraSource
+
+        self.camera = CameraSource(int(o.camera))
+        self._closers.append(self.camera)
+        self.vision_thread = VisionThread(self.vision, self.camera)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def rate(self) -> int:
+        return self.engine.settings.rate
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.vision.classes or tuple(self.separator.meta.get("classes", ()))
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    # ------------------------------------------------------------------ control
+    def add_region(self, box: Sequence[float], class_name: str) -> int:
+        """A manual region (frame pixels); returns the id its track will get."""
+        self.vision.add_region(box, class_name)
+        return self.vision.tracker._next_id + len(self.vision._pending) - 1
+
+    def remove_track(self, track_id: int) -> bool:
+        known = any(t.track_id == track_id for t in self.vision.snapshot.tracks)
+        self.vision.remove_track(track_id)
+        return known
+
+    def start_recording(self, folder: Path) -> None:
+        from crn_live.stream.record import Recorder
+
+        with self._record_lock:
+            if self._recorder is not None:
+                self._recorder.close()
+            skip, limit = 0, None
+            if self.options.trim_delay:  # aligned with the input file, and as long
+                skip = self.engine.stft_config.latency_samples
+                limit = len(getattr(self.audio, "samples", ())) or None
+            self._recorder = Recorder(Path(folder), self.rate, skip, limit)
+            self._recorder.write_stats(self.stats())
+
+    def stop_recording(self) -> Path | None:
+        with self._record_lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return None
+        recorder.write_stats(self.stats())
+        recorder.close()
+        return recorder.folder
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._finished.clear()
+        # the audio callbacks are Python: let them take the GIL within 1 ms, not 5
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+        if self.output is not None:
+            prefill = int(self.rate * self.options.output_prefill_ms / 1000.0)
+            self.output.write(np.zeros(prefill, np.float32))
+            self.output.start()
+        self.audio.start()
+        if self.camera is not None:
+            self.camera.start()
+            self.vision_thread.start()
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="crn-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        if self.vision_thread is not None:
+            self.vision_thread.stop()
+        for part in (self.camera, self.audio, self.output):
+            if part is not None and hasattr(part, "stop"):
+                part.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until the file sources end (or the worker fails); False on timeout."""
+        return self._finished.wait(timeout)
+
+    def close(self) -> None:
+        """Stop, finish the recording (valid files), release every device."""
+        if getattr(self, "_thread", None) is not None:
+            self.stop()
+        if getattr(self, "_recorder", None) is not None:
+            self.stop_recording()
+        for part in reversed(getattr(self, "_closers", [])):
+            try:
+                part.close()
+            except Exception:  # noqa: BLE001 - closing the rest matters more
+                pass
+
+    def __enter__(self) -> "LiveSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the worker
+    def _run(self) -> None:
+        engine = self.engine
+        block = np.zeros(engine.chunk_samples, np.float32)
+        tail = engine.stft_config.latency_samples + engine.chunk_samples
+        flushed = 0
+        try:
+            while not self._stop.is_set():
+                if self.audio.available >= len(block):
+                    self.audio.read_into(block)
+                elif getattr(self.audio, "finished", False) and not self.audio.available \
+                        and flushed < tail:
+                    block[:] = 0.0  # flush the synthesis with silence after the file ends
+                    flushed += len(block)
+                elif getattr(self.audio, "finished", False) and flushed >= tail:
+                    break
+                else:
+                    got = self.audio.available
+                    if got and getattr(self.audio, "finished", False):
+                        block[:] = 0.0
+                        self.audio.read_into(block[:got])
+                    else:
+                        time.sleep(0.002)
+                        continue
+                self._process(block)
+                if self.options.duration is not None and \
+                        engine.chunks * engine.chunk_samples >= self.options.duration * self.rate:
+                    break
+        except BaseException as error:  # noqa: BLE001 - reported by status and the CLI
+            self.error = error
+        finally:
+            self._finished.set()
+
+    def _process(self, block: np.ndarray) -> None:
+        engine = self.engine
+        time_s = engine.chunks * engine.chunk_samples / self.rate  # audio time of this chunk
+        if self.video_file is not None:
+            image, index = self.video_file.frame_at(time_s)
+            snapshot = self.vision.update(image, time_s, index)
+        elif self.camera is None:
+            snapshot = self.vision.update(None, time_s)
+        else:
+            snapshot = self.vision.snapshot
+            if self.vision_thread.error is not None:
+                raise self.vision_thread.error
+        self._apply_rules(snapshot)
+        engine.backlog = self.audio.available // engine.chunk_samples \
+            if self.options.paced else 0
+        engine.set_objects(snapshot.objects)
+        out = engine.process(block)
+        self.vision.slowdown = 3.0 if LEVELS.index(out.level) >= 3 else 1.0
+        self._process_ms.append(out.process_ms)
+        if self.output is not None:
+            self.output.write(out.played)
+        with self._record_lock:
+            if self._recorder is not None:
+                self._recorder.write(out)
+                self._recorder.note_tracks(time_s, snapshot.tracks, self.vision.rounds)
+                if out.index % 50 == 0:
+                    self._recorder.write_stats(self.stats())
+        self._frames.append(self._ui_frame(out, time_s))
+
+    def _apply_rules(self, snapshot: VisionSnapshot) -> None:
+        """--solo / --mute by class name, applied once to each track as it appears."""
+        for track in snapshot.tracks:
+            for names, setter in ((self.options.solo, self.mixer.set_solo),
+                                  (self.options.mute, self.mixer.set_mute)):
+                rule = (id(names), track.track_id)
+                if track.class_name in names and rule not in self._applied_rules:
+                    setter(track.track_id, True)
+                    self._applied_rules.add(rule)
+        for names, setter in ((self.options.solo, self.mixer.set_solo),
+                              (self.options.mute, self.mixer.set_mute)):
+            rule = (id(names), RESIDUAL)
+            if RESIDUAL in names and rule not in self._applied_rules:
+                setter(RESIDUAL, True)
+                self._applied_rules.add(rule)
+
+    def _ui_frame(self, out, time_s: float) -> UiFrame:
+        gains = self.mixer.gains()
+        db = 20.0 * np.log10(np.maximum(out.spectra, 1e-5)).astype(np.float32)
+        strips = [StripFrame("mix", "Mixture", db[-2], _db(out.mix), 1.0)]
+        for slot, (track_id, label) in enumerate(zip(out.slots, out.labels)):
+            if track_id:
+                strips.append(StripFrame(track_id, label, db[slot], _db(out.sources[slot]),
+                                         gains.get(track_id, 1.0)))
+        strips.append(StripFrame(RESIDUAL, "Residual", db[-1], _db(out.residual),
+                                 gains.get(RESIDUAL, 1.0)))
+        return UiFrame(out.index, time_s, tuple(strips))
+
+    # ------------------------------------------------------------------ reading (any thread)
+    def poll_frames(self) -> list[UiFrame]:
+        frames = []
+        while True:
+            try:
+                frames.append(self._frames.popleft())
+            except IndexError:
+                return frames
+
+    def latest_video(self) -> VideoFrame | None:
+        snapshot = self.vision.snapshot
+        if snapshot.image is None:
+            return None
+        return VideoFrame(snapshot.image, snapshot.time_s, list(snapshot.tracks))
+
+    def xruns(self) -> dict:
+        out = {"input": int(getattr(self.audio, "xruns", 0))}
+        if self.output is not None:
+            out["output"] = int(self.output.xruns)
+        return out
+
+    def stats(self) -> dict:
+        """What ``stats.json`` and ``--json`` hold."""
+        times = np.asarray(self._process_ms, np.float64)
+        engine = self.engine
+        xruns = self.xruns()
+        return {"backend": self.runtime.backend, "backend_reason": self.runtime.reason,
+                "sample_rate": self.rate, "chunk_ms": round(engine.chunk_ms, 3),
+                "algorithmic_latency_ms": round(engine.algorithmic_latency_ms, 2),
+                "output_latency_ms": round(1000 * self.output.latency, 2)
+                if self.output is not None else None,
+                "output_prefill_ms": self.options.output_prefill_ms
+                if self.output is not None else None,
+                "hop_ms_median": round(float(np.median(times)), 3) if times.size else None,
+                "hop_ms_p99": round(float(np.percentile(times, 99)), 3) if times.size else None,
+                "rtf": round(float(times.mean() / engine.chunk_ms), 4) if times.size else None,
+                "degradations": engine.degradations, "recoveries": engine.recoveries,
+                "level": LEVELS[engine.level],
+                "chunks_per_level": dict(zip(LEVELS, engine.level_chunks)),
+                "xruns": sum(xruns.values()), "xruns_by_side": xruns,
+                "dropped_input_frames": int(getattr(self.audio, "dropped_frames", 0)),
+                "chunks": engine.chunks,
+                "seconds": round(engine.chunks * engine.chunk_samples / self.rate, 3),
+                "detection_rounds": self.vision.rounds,
+                "tracks": [dataclasses.asdict(t) for t in self.vision.snapshot.tracks]}
+
+    def status(self) -> Status:
+        s = self.stats()
+        o = self.options
+        return Status(s["backend"], s["backend_reason"], s["algorithmic_latency_ms"],
+                      s["hop_ms_median"] or 0.0, s["hop_ms_p99"] or 0.0, s["rtf"] or 0.0,
+                      s["degradations"], s["level"], s["xruns"], s["chunks"], s["seconds"],
+                      self._recorder.folder if self._recorder is not None else None,
+                      str(o.camera), str(o.mic), str(o.output))

@@ -1,0 +1,1 @@
+"""Live sources and sinks on real (PulseAudio null-sink) devices."""
