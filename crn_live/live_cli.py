@@ -60,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fixed-quality", action="store_true",
                    help="never degrade when late (counts late chunks; audio may glitch)")
     p.add_argument("--loop", action="store_true", help="loop file sources")
+    p.add_argument("--chunk-frames", type=int, choices=(1, 2, 4),
+                   help="frames per separator step (the model's: 2, 115.9 ms algorithmic "
+                        "latency; 1: 92.7 ms, twice the steps)")
     p.add_argument("--device-latency", default="0.03",
                    help="latency asked of the audio devices: seconds, low or high (0.03)")
     p.add_argument("--engines", type=Path, default=Path("engines"),
@@ -87,7 +90,8 @@ def options_from(args: argparse.Namespace):
                   duration=args.duration, record=args.record, objects=objects,
                   solo=tuple(args.solo), mute=tuple(args.mute), threads=args.threads,
                   adaptive=not args.fixed_quality, engines=args.engines,
-                  device_latency=_latency(args.device_latency))
+                  device_latency=_latency(args.device_latency),
+                  chunk_frames=args.chunk_frames)
     if args.demo:
         return SessionOptions.demo(**common)
     return SessionOptions(camera=_spec(args.camera), mic=_spec(args.mic), loop=args.loop,
@@ -151,6 +155,8 @@ def run_headless(options, json_path: Path | None = None, quiet: bool = False) ->
     session = _open(options)
     if not quiet:
         print(f"crn-live: {session.runtime.describe()}", file=sys.stderr)
+        for note in session.notes:
+            print(f"crn-live: {note}", file=sys.stderr)
         print(f"crn-live: {session.rate} Hz, algorithmic latency "
               f"{session.engine.algorithmic_latency_ms:.1f} ms"
               + (f", recording to {options.record}" if options.record else ""), file=sys.stderr)

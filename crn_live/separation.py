@@ -75,6 +75,16 @@ class Separator:
                                   f"checkpoint written by crn-train (model.pt)")
         return cls(model.visual, model.crn, checkpoint.config, device, checkpoint.meta)
 
+    def with_chunk(self, chunk_frames: int) -> "Separator":
+        """The same networks emitting ``chunk_frames`` frames per step (1: a step every hop, a
+        hop less latency, twice the steps); the config, hence its hash, says so."""
+        import dataclasses
+
+        config = dataclasses.replace(self.config, chunk_frames=chunk_frames)
+        other = Separator(self.visual, self.crn, config, str(self.device), self.meta)
+        other.causal = ChunkedCausalCRN(config, self.crn)
+        return other
+
     @property
     def rate(self) -> int:
         """The model's sample rate."""

@@ -56,8 +56,9 @@ def onnx_graphs(separator, separator_path: Path, detector=None, detector_path: P
     from export.export_onnx import export_detector, export_separator_step, export_visual
 
     root = Path(folder) if folder is not None else cache_dir() / "onnx"
-    sha = model_identity(separator_path, separator.config)["sha256"][:16]
-    sep_dir = root / f"separator-{sha}-k{max_objects}"
+    identity = model_identity(separator_path, separator.config)
+    sep_dir = root / f"separator-{identity['sha256'][:16]}-{identity['config_hash'][:8]}" \
+                     f"-k{max_objects}"
     paths = {}
     for graph, module in separator_modules(separator).items():
         path = sep_dir / f"{graph}.onnx"

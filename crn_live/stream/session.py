@@ -69,6 +69,7 @@ class SessionOptions:
     #: PortAudio latency asked of the microphone and output ("low", "high" or seconds). 30 ms:
     #: on PulseAudio's ALSA plugin "low" (8.6 ms) underruns while Python holds the GIL.
     device_latency: str | float = 0.03
+    chunk_frames: int | None = None  # frames per step (None: the model's; 1: lowest latency)
 
     @classmethod
     def demo(cls, **changes) -> "SessionOptions":
@@ -150,13 +151,21 @@ class LiveSession:
             self._closers.append(self.audio)
             rate = self.audio.rate
             self.output = None
+            self.notes: list[str] = []
             if o.output is not None:
                 from crn_live.stream.sources import OutputSink
 
-                self.output = OutputSink(None if o.output == "default" else o.output, rate,
-                                         ring_seconds=2.0, latency=o.device_latency)
-                self._closers.append(self.output)
+                try:
+                    self.output = OutputSink(None if o.output == "default" else o.output, rate,
+                                             ring_seconds=2.0, latency=o.device_latency)
+                    self._closers.append(self.output)
+                except UserError as error:
+                    if o.output != "default":
+                        raise  # a device the user named must exist
+                    self.notes.append(f"not playing: {error}")
             self.separator = Separator.load(o.model, "cpu")
+            if o.chunk_frames is not None and o.chunk_frames != self.separator.config.chunk_frames:
+                self.separator = self.separator.with_chunk(o.chunk_frames)
             detector_model, detector_path = self._detector_model(o)
             graphs = [VISUAL] + [step_graph(k, self.separator.config)
                                  for k in step_levels(self.separator.config)]

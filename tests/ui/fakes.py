@@ -1,0 +1,141 @@
+"""Stand-ins for a LiveSession in widget tests: frames built from the session's own dataclasses
+and a session that records every call the window makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from crn_live.errors import UserError
+from crn_live.stream.session import SessionOptions, Status, StripFrame, UiFrame, VideoFrame
+from crn_live.stream.vision import TrackInfo
+
+LABELS = {1: "Violin", 2: "Cello", 3: "Flute", 4: "Drum"}
+
+
+def label_of(track_id: int) -> str:
+    """The fake class of a track: Violin, Cello, Flute, Drum, Violin, ..."""
+    return LABELS[(track_id - 1) % len(LABELS) + 1]
+
+
+def strip_frame(key, value: float = -20.0, bins: int = 32, frames: int = 2,
+                level_db: float = -12.0, gain: float = 1.0) -> StripFrame:
+    label = {"mix": "Mixture", "residual": "Residual"}.get(key) or label_of(key)
+    return StripFrame(key, label, np.full((bins, frames), value, np.float32), level_db, gain)
+
+
+def ui_frame(index: int, tracks=(1, 2), value: float = -20.0, bins: int = 32,
+             frames: int = 2, hop_s: float = 256 / 11025) -> UiFrame:
+    """Chunk ``index``: the mixture, ``tracks`` and the residual, all columns ``value``."""
+    keys = ["mix", *tracks, "residual"]
+    return UiFrame(index, index * frames * hop_s,
+                   tuple(strip_frame(k, value, bins, frames) for k in keys))
+
+
+def video_frame(tracks=(1, 2), time_s: float = 0.0, size=(240, 320)) -> VideoFrame:
+    h, w = size
+    image = np.zeros((h, w, 3), np.uint8)
+    image[..., 1] = 60
+    infos = [TrackInfo(t, label_of(t), (10.0 + 70 * (t - 1), 20.0,
+                                                  70.0 + 70 * (t - 1), 120.0), t > 3, 0.9)
+             for t in tracks]
+    return VideoFrame(image, time_s, infos)
+
+
+class RecordingMixer:
+    """Records ``set_solo`` / ``set_mute`` / ``set_gain`` calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def set_solo(self, key, on: bool) -> None:
+        self.calls.append(("solo", key, bool(on)))
+
+    def set_mute(self, key, on: bool) -> None:
+        self.calls.append(("mute", key, bool(on)))
+
+    def set_gain(self, key, gain: float) -> None:
+        self.calls.append(("gain", key, float(gain)))
+
+
+class FakeSession:
+    """What the window needs of a LiveSession, with queued frames and recorded calls."""
+
+    classes = ("Violin", "Cello", "Flute", "Drum")
+
+    def __init__(self, options: SessionOptions | None = None) -> None:
+        self.options = options or SessionOptions()
+        self.mixer = RecordingMixer()
+        self.frames: list[UiFrame] = []
+        self.video: VideoFrame | None = None
+        self.running = False
+        self.finished = False
+        self.error: BaseException | None = None
+        self.closed = False
+        self.regions: list[tuple] = []
+        self.removed: list[int] = []
+        self.recording: Path | None = None
+        self.recorded: list[Path] = []
+        self.polls = 0
+
+    def start(self) -> None:
+        if self.closed:
+            raise RuntimeError("closed")
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def close(self) -> None:
+        self.stop()
+        self.closed = True
+
+    def poll_frames(self) -> list[UiFrame]:
+        self.polls += 1
+        frames, self.frames = self.frames, []
+        return frames
+
+    def latest_video(self) -> VideoFrame | None:
+        return self.video
+
+    def status(self) -> Status:
+        return Status("onnxruntime", "no GPU here", 115.92, 4.2, 9.8, 0.21, 1, "full", 2,
+                      10, 0.46, self.recording, str(self.options.camera),
+                      str(self.options.mic), str(self.options.output))
+
+    def add_region(self, box, class_name: str) -> int:
+        self.regions.append((tuple(box), class_name))
+        return 100 + len(self.regions)
+
+    def remove_track(self, track_id: int) -> bool:
+        self.removed.append(track_id)
+        return True
+
+    def start_recording(self, folder: Path) -> None:
+        self.recording = Path(folder)
+
+    def stop_recording(self) -> Path | None:
+        path, self.recording = self.recording, None
+        if path is not None:
+            self.recorded.append(path)
+        return path
+
+
+class FakeFactory:
+    """``factory(options) -> FakeSession``; raises UserError for options with ``camera`` in
+    ``broken`` (like a missing camera)."""
+
+    def __init__(self, broken=()) -> None:
+        self.broken = set(broken)
+        self.opened: list[FakeSession] = []
+        self.options: list[SessionOptions] = []
+
+    def __call__(self, options: SessionOptions) -> FakeSession:
+        self.options.append(options)
+        if options.camera in self.broken:
+            raise UserError(f"no camera {options.camera}: list devices with crn-live "
+                            f"--list-devices")
+        session = FakeSession(options)
+        self.opened.append(session)
+        return session

@@ -1,0 +1,711 @@
+"""The main window: device pickers and transport on a toolbar, the camera view beside one mixer
+strip per instrument (plus the mixture and the residual), and a status bar with what the engine
+reports (backend, algorithmic latency, processing time, real-time factor, degradations, xruns).
+
+The window owns at most one session at a time. Opening one (loading models, opening devices)
+runs on a worker thread so the window stays responsive; a :class:`~crn_live.errors.UserError`
+(no camera, no microphone, a missing file) replaces the main view by its one-line message and a
+"Play the demo scene" button. Changing a device picker restarts the session with the new
+options. A :class:`~ui.bridge.SessionBridge` copies frames into the widgets; the strips' Solo /
+Mute / gain go straight to ``session.mixer``.
+
+Keys: Space start / stop, 1..9 solo strip n, Shift+1..9 mute strip n, R record.
+
+Settings (QSettings, organisation and application "crn-live"; tests pass their own): the device
+choices, each strip's gain (by instrument name), the window geometry and the splitter state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QMainWindow, QPushButton,
+                               QScrollArea, QSplitter, QStackedWidget, QToolBar,
+                               QVBoxLayout, QWidget)
+
+from crn_live.errors import UserError
+from ui.bridge import SessionBridge
+from ui.strip import RESIDUAL, StripPanel
+from ui.video_view import VideoView
+
+ORGANIZATION = APPLICATION = "crn-live"
+
+
+def default_settings() -> QSettings:
+    """The user's settings store (organisation and application "crn-live")."""
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+def live_session_factory(options):
+    """Open a :class:`~crn_live.stream.session.LiveSession` (the default factory)."""
+    from crn_live.stream.session import LiveSession
+
+    return LiveSession(options)
+
+
+def demo_options(**changes):
+    """The bundled demo scene's options (``SessionOptions.demo``)."""
+    from crn_live.stream.session import SessionOptions
+
+    return SessionOptions.demo(**changes)
+
+
+def default_options(**changes):
+    """``SessionOptions`` with ``changes`` (the live defaults otherwise)."""
+    from crn_live.stream.session import SessionOptions
+
+    return SessionOptions(**changes)
+
+
+def gain_name(key, label: str) -> str:
+    """The name a strip's gain is saved under: ``residual``, or the instrument's class name
+    (the label without a trailing track number), so a violin's gain outlives its track id."""
+    if key == RESIDUAL:
+        return RESIDUAL
+    name = re.sub(r"\s*#\d+$", "", label.strip()) or str(key)
+    return name.replace("/", "_")
+
+
+class SessionOpener(QObject):
+    """Opens sessions on a worker thread and reports back on the GUI thread.
+
+    ``opened(session, ticket)`` or ``failed(message, is_user_error, ticket)``; the ticket is
+    the one :meth:`open` returned, so the window can ignore the result of a superseded open
+    (and stop that session).
+    """
+
+    opened = Signal(object, int)
+    failed = Signal(str, bool, int)
+
+    def __init__(self, factory: Callable, threaded: bool = True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.factory = factory
+        self.threaded = threaded
+        self.ticket = 0
+        self.busy = 0
+
+    def open(self, options) -> int:
+        self.ticket += 1
+        ticket = self.ticket
+        self.busy += 1
+        if self.threaded:
+            threading.Thread(target=self._open, args=(options, ticket), daemon=True,
+                             name="crn-live-open").start()
+        else:
+            self._open(options, ticket)
+        return ticket
+
+    def _open(self, options, ticket: int) -> None:
+        try:
+            session = self.factory(options)
+        except UserError as exc:
+            self.failed.emit(str(exc), True, ticket)
+        except Exception as exc:  # shown in the window, the traceback on stderr
+            traceback.print_exc()
+            self.failed.emit(f"{type(exc).__name__}: {exc}", False, ticket)
+        else:
+            self.opened.emit(session, ticket)
+
+
+class ErrorPage(QWidget):
+    """What the window shows when a session cannot open: the message and the demo button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Could not start")
+        self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet("font-size: 14px; color: #ffab91;")
+        self.hint = QLabel("Pick another camera or microphone in the toolbar, or play the "
+                           "bundled demo scene (a recorded video with its music).")
+        self.hint.setWordWrap(True)
+        self.demo = QPushButton("Play the demo scene")
+        self.demo.setMinimumHeight(36)
+        self.demo.setStyleSheet("font-size: 14px; padding: 4px 18px;")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for widget in (self.title, self.message, self.hint):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(12)
+        layout.addWidget(self.demo, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+
+    def show_error(self, message: str, user_error: bool = True) -> None:
+        self.title.setText("Could not start" if user_error else "Something went wrong")
+        self.message.setText(message)
+
+
+class MainWindow(QMainWindow):
+    """The crn-live window.
+
+    Parameters
+    ----------
+    options
+        ``SessionOptions`` to open; None: the saved device choices (else camera 0, the default
+        microphone and output).
+    session_factory
+        ``factory(options) -> session`` (default: ``LiveSession``); tests pass fakes.
+    session
+        An already open session to show instead of opening one (tests).
+    settings
+        The QSettings to read and write (default: organisation / application "crn-live").
+    autostart
+        Open and start the session at once.
+    threaded
+        Open sessions on a worker thread (False: on the GUI thread, for deterministic tests).
+    list_devices
+        Fill the pickers from ``list_cameras`` / ``list_audio_devices`` (False: only the
+        current choices, e.g. when PortAudio is absent).
+    """
+
+    sessionOpened = Signal(object)
+    sessionFailed = Signal(str)
+
+    def __init__(self, options=None, session_factory: Callable | None = None, session=None,
+                 settings: QSettings | None = None, autostart: bool = True,
+                 threaded: bool = True, list_devices: bool = True, pace: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("crn-live - live music source separation")
+        self.settings = settings if settings is not None else default_settings()
+        self.factory = session_factory or live_session_factory
+        self.opener = SessionOpener(self.factory, threaded, self)
+        self.opener.opened.connect(self._opened)
+        self.opener.failed.connect(self._failed)
+        self.pace = pace
+        self.session = None
+        self.bridge: SessionBridge | None = None
+        self.demo = False
+        self.record_folder: Path | None = None
+        self.last_recording: Path | None = None
+        self._recording_path: Path | None = None  # the folder being recorded into
+        self.error: str | None = None
+        self.last_status = None  # the newest Status shown
+        self.options = options if options is not None else self._saved_options()
+
+        self._build_views()
+        self._build_toolbar(list_devices)
+        self._build_status_bar()
+        self._build_shortcuts()
+        self._restore_window()
+        if session is not None:
+            self.options = getattr(session, "options", self.options)
+            self._sync_pickers()
+            self._attach(session)
+        elif autostart:
+            self.open_session(self.options)
+
+    # --- construction ---------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.video = VideoView()
+        self.video.set_message("No video")
+        self.video.regionAdded.connect(self.add_region)
+        self.video.removeRequested.connect(self.remove_track)
+        self.strips = StripPanel()
+        self.strips.soloToggled.connect(self._solo)
+        self.strips.muteToggled.connect(self._mute)
+        self.strips.gainChanged.connect(self._gain)
+        self.strips.stripAdded.connect(self._strip_added)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.strips)
+        scroll.setMinimumWidth(420)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("main-splitter")
+        self.splitter.addWidget(self.video)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 4)
+        self.error_page = ErrorPage()
+        self.error_page.demo.clicked.connect(self.play_demo)
+        self.opening_page = QLabel("Opening the session...")
+        self.opening_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedWidget()
+        for page in (self.splitter, self.error_page, self.opening_page):
+            self.pages.addWidget(page)
+        self.setCentralWidget(self.pages)
+
+    def _build_toolbar(self, list_devices: bool) -> None:
+        bar = QToolBar("Session")
+        bar.setObjectName("session-toolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.camera_box, self.mic_box, self.output_box = QComboBox(), QComboBox(), QComboBox()
+        for name, box, tip in (("Camera", self.camera_box, "the camera that sees the players"),
+                               ("Microphone", self.mic_box, "what is separated"),
+                               ("Output", self.output_box, "where the mix is played")):
+            box.setObjectName(name.lower())
+            box.setToolTip(tip)
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            box.setMaximumWidth(230)
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            bar.addWidget(QLabel(f" {name} "))
+            bar.addWidget(box)
+        bar.addSeparator()
+        self.start_action = QAction("Start", self)
+        self.start_action.setToolTip("start / stop (Space)")
+        self.start_action.triggered.connect(self.toggle_running)
+        self.record_action = QAction("Record", self)
+        self.record_action.setCheckable(True)
+        self.record_action.setToolTip("record the played mix and every instrument into a "
+                                      "folder (R)")
+        self.record_action.triggered.connect(self._record_clicked)
+        self.demo_action = QAction("Demo scene", self)
+        self.demo_action.setToolTip("play the bundled demo scene")
+        self.demo_action.triggered.connect(self.play_demo)
+        for action in (self.start_action, self.record_action, self.demo_action):
+            bar.addAction(action)
+        self._fill_pickers(list_devices)
+        for field, box in self.pickers().items():
+            box.activated.connect(lambda _index, field=field: self._picker_changed(field))
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.backend_label = QLabel("backend -")
+        self.latency_label = QLabel("latency -")
+        self.processing_label = QLabel("processing -")
+        self.rtf_label = QLabel("RTF -")
+        self.degradations_label = QLabel("degradations -")
+        self.xruns_label = QLabel("xruns -")
+        self.fps_label = QLabel("UI - fps")
+        self.recording_label = QLabel("")
+        self.recording_label.setStyleSheet("color: #ef5350; font-weight: bold;")
+        self.latency_label.setToolTip("algorithmic latency: STFT window + chunk of hops")
+        self.processing_label.setToolTip("measured processing time per hop, median / p99")
+        self.rtf_label.setToolTip("real-time factor: processing time / audio time")
+        self.degradations_label.setToolTip("times the engine lowered its quality to keep up")
+        self.xruns_label.setToolTip("audio device under- and overruns")
+        for label in (self.backend_label, self.latency_label, self.processing_label,
+                      self.rtf_label, self.degradations_label, self.xruns_label,
+                      self.fps_label, self.recording_label):
+            bar.addPermanentWidget(label)
+
+    def _build_shortcuts(self) -> None:
+        self.shortcuts: list[QShortcut] = []
+
+        def add(keys: str, slot) -> None:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+            self.shortcuts.append(shortcut)
+
+        add("Space", self.toggle_running)
+        add("R", self.toggle_recording)
+        for n in range(1, 10):
+            add(str(n), lambda n=n: self.toggle_solo(n))
+            add(f"Shift+{n}", lambda n=n: self.toggle_mute(n))
+
+    # --- devices --------------------------------------------------------------------------------
+    def _fill_pickers(self, list_devices: bool) -> None:
+        cameras, inputs, outputs = [], [], []
+        if list_devices:
+            from crn_live.stream.devices import list_audio_devices, list_cameras
+
+            try:
+                cameras = list_cameras()
+            except Exception as exc:  # OpenCV trouble must not keep the window from opening
+                print(f"crn-live: could not list cameras: {exc}", file=sys.stderr)
+            try:
+                devices = list_audio_devices()
+            except UserError as exc:
+                devices = []
+                print(f"crn-live: {exc}", file=sys.stderr)
+            inputs = [d["name"] for d in devices if d["inputs"] > 0]
+            outputs = [d["name"] for d in devices if d["outputs"] > 0]
+        fill = (
+            (self.camera_box, [("No camera", None)]
+             + [(f"Camera {c['index']} ({c['width']}x{c['height']})", c["index"])
+                for c in cameras]),
+            (self.mic_box, [("Default microphone", "default"), ("No microphone", None)]
+             + [(name, name) for name in inputs]),
+            (self.output_box, [("Default output", "default"), ("No output", None)]
+             + [(name, name) for name in outputs]),
+        )
+        for box, items in fill:
+            box.blockSignals(True)
+            box.clear()
+            for text, data in items:
+                box.addItem(text, data)
+            box.blockSignals(False)
+        self._sync_pickers()
+
+    @staticmethod
+    def _describe(value) -> str:
+        if isinstance(value, int):
+            return f"Camera {value}"
+        text = str(value)
+        return f"File: {Path(text).name}" if Path(text).is_file() else text
+
+    def _sync_pickers(self) -> None:
+        """Select each picker's entry for the current options (adding it when missing)."""
+        for field, box in self.pickers().items():
+            index = self._entry(box, getattr(self.options, field, None))
+            box.blockSignals(True)
+            box.setCurrentIndex(index)
+            box.blockSignals(False)
+
+    def _entry(self, box: QComboBox, value) -> int:
+        """Index of ``value`` in ``box``, added as a new entry when missing."""
+        index = next((i for i in range(box.count()) if box.itemData(i) == value), -1)
+        if index < 0:
+            box.addItem(self._describe(value), value)
+            index = box.count() - 1
+        return index
+
+    def pickers(self) -> dict[str, QComboBox]:
+        """The device pickers by the option they set."""
+        return {"camera": self.camera_box, "mic": self.mic_box, "output": self.output_box}
+
+    def _picker_changed(self, field: str) -> None:
+        """The ``field`` picker changed: restart the session with the new choice (leaving the
+        demo scene for the saved devices, when it was playing)."""
+        value = self.pickers()[field].currentData()
+        if getattr(self.options, field, None) == value and not self.demo:
+            return
+        base = self._saved_options() if self.demo else self.options
+        self.demo = False
+        self.options = dataclasses.replace(base, **{field: value})
+        self._save_devices()
+        self.open_session(self.options)
+
+    def set_device(self, field: str, value) -> None:
+        """Choose ``value`` for ``field`` (``camera``, ``mic`` or ``output``) as the picker
+        would (restarts the session)."""
+        box = self.pickers()[field]
+        box.setCurrentIndex(self._entry(box, value))
+        self._picker_changed(field)
+
+    # --- settings -------------------------------------------------------------------------------
+    def _load(self, key: str, default=None):
+        text = self.settings.value(key)
+        if text is None:
+            return default
+        try:
+            return json.loads(str(text))
+        except ValueError:
+            return default
+
+    def _store(self, key: str, value) -> None:
+        self.settings.setValue(key, json.dumps(value))
+
+    def _saved_options(self):
+        """Options from the saved device choices (camera 0, default mic and output when none
+        are saved)."""
+        return default_options(camera=self._load("devices/camera", 0),
+                               mic=self._load("devices/mic", "default"),
+                               output=self._load("devices/output", "default"))
+
+    def _save_devices(self) -> None:
+        """Remember the devices in use (not the demo's, nor files standing in for devices)."""
+        if self.demo:
+            return
+        for field in ("camera", "mic", "output"):
+            value = getattr(self.options, field, None)
+            if value is None or isinstance(value, int) or (
+                    isinstance(value, str) and not Path(value).is_file()):
+                self._store(f"devices/{field}", value)
+
+    def saved_gain(self, key, label: str) -> float:
+        try:
+            return float(self._load(f"gains/{gain_name(key, label)}", 1.0))
+        except (TypeError, ValueError):
+            return 1.0
+
+    def _restore_window(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 760)
+        state = self.settings.value("window/splitter")
+        if state is None or not self.splitter.restoreState(state):
+            self.splitter.setSizes([540, 740])  # the strips get the larger share
+
+    def save_settings(self) -> None:
+        """Write the window geometry, the splitter state and the devices, and flush."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self._save_devices()
+        self.settings.sync()
+
+    # --- session lifecycle ----------------------------------------------------------------------
+    def open_session(self, options) -> None:
+        """Close the current session and open one with ``options`` (on the worker thread)."""
+        self.close_session()
+        self.options = options
+        self._sync_pickers()
+        self.pages.setCurrentWidget(self.opening_page)
+        self.statusBar().showMessage("opening...")
+        self.opener.open(options)
+
+    def play_demo(self) -> None:
+        """Open the bundled demo scene (keeping the chosen output)."""
+        output = getattr(self.options, "output", "default")
+        self.demo = True
+        self.open_session(demo_options(output=output))
+
+    def _opened(self, session, ticket: int) -> None:
+        self.opener.busy -= 1
+        if ticket != self.opener.ticket:  # superseded while it opened
+            _close_quietly(session)
+            return
+        self.error = None
+        self._attach(session)
+        self._save_devices()
+
+    def _failed(self, message: str, user_error: bool, ticket: int) -> None:
+        self.opener.busy -= 1
+        if ticket != self.opener.ticket:
+            return
+        self.error = message
+        self.error_page.show_error(message, user_error)
+        self.pages.setCurrentWidget(self.error_page)
+        self.statusBar().showMessage(message)
+        self._update_actions()
+        self.sessionFailed.emit(message)
+
+    def _attach(self, session) -> None:
+        """Show ``session``: bridge, strips, classes; start it."""
+        self.session = session
+        self.strips.clear()
+        self.video.clear()
+        self.video.set_classes(getattr(session, "classes", ()))
+        camera = getattr(self.options, "camera", None)
+        self.video.set_message("No camera" if camera is None else "Waiting for video...")
+        self.bridge = SessionBridge(session, self.strips, self.video, pace=self.pace,
+                                    parent=self)
+        self.bridge.statusChanged.connect(self.show_status)
+        self.bridge.finished.connect(self._session_finished)
+        self.pages.setCurrentWidget(self.splitter)
+        self.statusBar().clearMessage()
+        if not getattr(session, "running", False):
+            session.start()
+        self.bridge.start()
+        self._update_actions()
+        self.sessionOpened.emit(session)
+
+    def close_session(self) -> None:
+        """Stop and forget the current session (recording stopped first)."""
+        if self.bridge is not None:
+            self.bridge.stop()
+            self.bridge.deleteLater()
+            self.bridge = None
+        if self.session is not None:
+            if self.is_recording():
+                self.toggle_recording()
+            _close_quietly(self.session)
+            self.session = None
+        self._update_actions()
+
+    def is_running(self) -> bool:
+        return self.session is not None and bool(getattr(self.session, "running", False))
+
+    def toggle_running(self) -> None:
+        """Space: stop a running session, or start (reopening when needed)."""
+        if self.is_running():
+            if self.is_recording():
+                self.toggle_recording()
+            self.session.stop()
+            if self.bridge is not None:
+                self.bridge.tick()  # show the last frames
+                self.bridge.stop()
+            self.statusBar().showMessage("stopped")
+        elif self.opener.busy:
+            return
+        elif self.session is not None and not getattr(self.session, "finished", False):
+            try:
+                self.session.start()
+            except Exception:  # a session that cannot restart: open a fresh one
+                self.open_session(self.options)
+                return
+            if self.bridge is not None:
+                self.bridge.start()
+            self.statusBar().clearMessage()
+        else:
+            self.open_session(self.options)
+        self._update_actions()
+
+    def _session_finished(self) -> None:
+        """The session's worker ended: its file input ran out, or it failed (shown)."""
+        if self.is_recording():
+            self.toggle_recording()
+        error = getattr(self.session, "error", None)
+        if error is not None:
+            message = f"the session stopped: {type(error).__name__}: {error}"
+            self.error = message
+            self.error_page.show_error(message, isinstance(error, UserError))
+            self.pages.setCurrentWidget(self.error_page)
+            self.statusBar().showMessage(message)
+        else:
+            self.statusBar().showMessage("the input ended")
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        running = self.is_running()
+        self.start_action.setText("Stop" if running else "Start")
+        self.record_action.setEnabled(self.session is not None and running)
+        self.record_action.setChecked(self.is_recording())
+
+    # --- mixer ----------------------------------------------------------------------------------
+    def _mixer(self):
+        return getattr(self.session, "mixer", None) if self.session is not None else None
+
+    def _solo(self, key, on: bool) -> None:
+        mixer = self._mixer()
+        if mixer is not None:
+            mixer.set_solo(key, on)
+
+    def _mute(self, key, on: bool) -> None:
+        mixer = self._mixer()
+        if mixer is not None:
+            mixer.set_mute(key, on)
+
+    def _gain(self, key, gain: float) -> None:
+        mixer = self._mixer()
+        if mixer is not None:
+            mixer.set_gain(key, gain)
+        strip = self.strips.strip(key)
+        if strip is not None:
+            self._store(f"gains/{gain_name(key, strip.label)}", gain)
+
+    def _strip_added(self, strip) -> None:
+        """A new strip: give it its saved gain (which also sets the mixer)."""
+        if strip.has_controls:
+            gain = self.saved_gain(strip.key, strip.label)
+            if gain != 1.0:
+                strip.set_gain(gain)
+
+    def toggle_solo(self, number: int) -> None:
+        """Key ``number``: toggle Solo of strip ``number`` (tracks, then the residual)."""
+        strip = self.strips.strip_number(number)
+        if strip is not None:
+            strip.set_solo(not strip.is_solo())
+
+    def toggle_mute(self, number: int) -> None:
+        """Shift + ``number``: toggle Mute of strip ``number``."""
+        strip = self.strips.strip_number(number)
+        if strip is not None:
+            strip.set_mute(not strip.is_muted())
+
+    # --- video regions --------------------------------------------------------------------------
+    def add_region(self, box: tuple, class_name: str) -> int | None:
+        """A manual region drawn on the video: a new track of ``class_name``."""
+        if self.session is None:
+            return None
+        try:
+            track_id = self.session.add_region(tuple(box), class_name)
+        except (UserError, ValueError) as exc:
+            self.statusBar().showMessage(f"could not add the region: {exc}", 5000)
+            return None
+        self.statusBar().showMessage(f"added {class_name} #{track_id}", 3000)
+        return track_id
+
+    def remove_track(self, track_id: int) -> bool:
+        """Right-click on a box: remove that track."""
+        if self.session is None:
+            return False
+        removed = bool(self.session.remove_track(track_id))
+        if removed:
+            self.statusBar().showMessage(f"removed track #{track_id}", 3000)
+        return removed
+
+    # --- recording ------------------------------------------------------------------------------
+    def is_recording(self) -> bool:
+        return self.session is not None and self._recording_path is not None
+
+    def set_record_folder(self, folder: Path | str | None) -> None:
+        """Record into ``folder`` without asking (tests; None: ask with a folder dialog)."""
+        self.record_folder = Path(folder) if folder is not None else None
+
+    def _record_clicked(self, _checked: bool = False) -> None:
+        self.toggle_recording()
+
+    def toggle_recording(self) -> None:
+        """R: start recording (asking for a folder unless one is set) or stop it."""
+        if self.session is None:
+            self._update_actions()
+            return
+        if self._recording_path is not None:
+            self._recording_path = None
+            path = self.session.stop_recording()
+            self.last_recording = Path(path) if path is not None else None
+            self.recording_label.setText("")
+            if path is not None:
+                self.statusBar().showMessage(f"recorded into {path}", 8000)
+        elif self.is_running():
+            folder = self.record_folder
+            if folder is None:
+                start = str(self._load("record/folder", str(Path.home())))
+                chosen = QFileDialog.getExistingDirectory(self, "Record into folder", start)
+                if not chosen:
+                    self._update_actions()
+                    return
+                folder = Path(chosen)
+                self._store("record/folder", str(folder))
+            try:
+                self.session.start_recording(folder)
+            except (UserError, OSError) as exc:
+                self.statusBar().showMessage(f"could not record: {exc}", 8000)
+            else:
+                self._recording_path = folder
+                self.recording_label.setText(f"REC {folder}")
+        self._update_actions()
+
+    # --- status ---------------------------------------------------------------------------------
+    def show_status(self, status) -> None:
+        """Fill the status bar from a session ``Status``."""
+        self.last_status = status
+        if status is None:
+            return
+        get = lambda name, default=None: getattr(status, name, default)  # noqa: E731
+        self.backend_label.setText(f"backend {get('backend', '-')}")
+        self.backend_label.setToolTip(str(get("backend_reason", "") or ""))
+        latency = get("algorithmic_latency_ms")
+        self.latency_label.setText(f"latency {latency:.1f} ms" if latency is not None
+                                   else "latency -")
+        median, p99 = get("hop_ms_median"), get("hop_ms_p99")
+        self.processing_label.setText(
+            f"processing {median:.1f} / {p99:.1f} ms" if median is not None and p99 is not None
+            else "processing -")
+        rtf = get("rtf")
+        self.rtf_label.setText(f"RTF {rtf:.2f}" if rtf is not None else "RTF -")
+        level = get("level")
+        degradations = get("degradations", 0)
+        self.degradations_label.setText(
+            f"degradations {degradations}" + (f" ({level})" if level not in (None, "full")
+                                              else ""))
+        self.xruns_label.setText(f"xruns {get('xruns', 0)}")
+        if self.bridge is not None:
+            self.fps_label.setText(f"UI {self.bridge.fps:.0f} fps")
+        recording = get("recording")
+        if recording is not None:
+            self.recording_label.setText(f"REC {recording}")
+        if not self.is_running():
+            self._update_actions()
+
+    # --- Qt -------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.save_settings()
+        self.close_session()
+        super().closeEvent(event)
+
+
+def _close_quietly(session) -> None:
+    """Close a session (stop it, finish its recording, release its devices), reporting (not
+    raising) what goes wrong."""
+    try:
+        close = getattr(session, "close", None)
+        (close or session.stop)()
+    except Exception as exc:
+        print(f"crn-live: closing the session failed: {exc}", file=sys.stderr)
