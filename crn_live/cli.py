@@ -270,7 +270,7 @@ def _bench_step(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Commands that later issues build
+# crn-live (crn_live/live_cli.py)
 
 
 def live_main(argv: Sequence[str] | None = None) -> int:
