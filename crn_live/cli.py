@@ -510,9 +510,41 @@ def _separate_streaming(args: argparse.Namespace) -> int:
     if not tracks:
         raise UserError(f"no instrument found in {video}: give --objects FILE.json with each "
                         f"instrument's class and box")
+    _streaming_report(args, video, stats, tracks)
     print(f"{len(tracks)} instruments + residual at {stats['sample_rate']} Hz in {args.out} "
           f"(live engine, {stats['backend']}, RTF {stats['rtf']}): {', '.join(tracks)}")
     return 0
+
+
+def _streaming_report(args: argparse.Namespace, video: Path, stats: dict,
+                      tracks: list[str]) -> None:
+    """``objects.json`` of a streaming run: crn-separate's report (mode, objects and their
+    WAVs), with the tracks over time the live recording noted."""
+    import json
+
+    from crn_live.audio_io import read_audio
+    from crn_live.separate_files import _db
+
+    folder = args.out
+    rounds = json.loads((folder / "objects.json").read_text()).get("rounds", [])
+    objects = []
+    for k, name in enumerate(tracks):
+        track_id, class_name = name[len("track-"):-len(".wav")].split("-", 1)
+        objects.append({"index": k, "class": class_name, "wav": name,
+                        "rms_db": _db(read_audio(folder / name)[0]),
+                        "track_id": int(track_id), "source": "detected"})
+    report = {"input": str(args.input), "video": str(video),
+              "sample_rate": stats["sample_rate"],
+              "seconds": round(len(read_audio(folder / "mix.wav")[0]) / stats["sample_rate"], 3),
+              "mode": "streaming", "engine": {k: stats[k] for k in (
+                  "backend", "algorithmic_latency_ms", "rtf", "degradations")},
+              "objects": objects,
+              "residual": {"wav": "residual.wav",
+                           "rms_db": _db(read_audio(folder / "residual.wav")[0])},
+              "tracks_over_time": rounds}
+    partial = folder / ".objects.json.partial"
+    partial.write_text(json.dumps(report, indent=1) + "\n")
+    partial.replace(folder / "objects.json")
 
 
 # ---------------------------------------------------------------------------------------------

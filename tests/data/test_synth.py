@@ -172,13 +172,6 @@ def test_help_for_every_command():
         assert result.returncode == 0 and "usage:" in result.stdout, entry
 
 
-def test_planned_command_says_not_built_in_one_line():
-    result = subprocess.run([sys.executable, "-c", "from crn_live.cli import crn_live; crn_live()"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "not built yet" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
 def test_interrupted_clip_leaves_no_partial_folder(tmp_path, monkeypatch):
     from crn_live.config import SynthConfig
     from crn_live.data.render import resolve_soundfont
