@@ -232,6 +232,8 @@ def _by_position(feeds: dict, reference, engine) -> dict:
 
 
 def _random_inputs(specs, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    from crn_live.models.crn import MIX_EPS
+
     feeds = {}
     for s in specs:
         shape = (batch,) + tuple(s.shape[1:])
@@ -243,10 +245,10 @@ def _random_inputs(specs, batch: int, rng: np.random.Generator) -> dict[str, np.
             feeds[s.name] = rng.random(shape, dtype=np.float32)
     if "window_mix_mag" in feeds:
         feeds["window_mix_mag"] *= 3
-        feeds["window_log_mix"] = np.log(feeds["window_mix_mag"] + np.float32(1e-10))
+        feeds["window_log_mix"] = np.log(feeds["window_mix_mag"] + np.float32(MIX_EPS))
     elif any(s.name == "window_log_mix" for s in specs):  # the no-refinement step
         feeds["window_log_mix"] = np.log(rng.random((batch,) + tuple(specs[0].shape[1:]),
-                                                    dtype=np.float32) * 3 + np.float32(1e-10))
+                                                    dtype=np.float32) * 3 + np.float32(MIX_EPS))
     return feeds
 
 

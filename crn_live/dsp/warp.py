@@ -34,14 +34,24 @@ def _log_bin_positions(stft: StftConfig, warp: WarpConfig) -> np.ndarray:
     return np.clip((u + 1) / 2 * (stft.n_bins - 1), 0.0, stft.n_bins - 1)
 
 
-def _interpolation_matrix(positions: np.ndarray, size: int) -> np.ndarray:
-    """Linear interpolation at fractional ``positions`` of a ``size`` grid, ``(len, size)``."""
+def interpolation_taps(positions: np.ndarray,
+                       size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Linear interpolation at fractional ``positions`` of a ``size`` grid as two taps per
+    position: ``(lower, upper, w_lower, w_upper)``, so that the interpolated values of ``x``
+    (along its last axis) are ``x[..., lower] * w_lower + x[..., upper] * w_upper``."""
+    positions = np.asarray(positions, np.float64)
     lower = np.clip(np.floor(positions).astype(np.int64), 0, size - 1)
     upper = np.minimum(lower + 1, size - 1)
     frac = positions - lower
+    return lower, upper, 1.0 - frac, frac
+
+
+def _interpolation_matrix(positions: np.ndarray, size: int) -> np.ndarray:
+    """Linear interpolation at fractional ``positions`` of a ``size`` grid, ``(len, size)``."""
+    lower, upper, w_lower, frac = interpolation_taps(positions, size)
     matrix = np.zeros((len(positions), size))
     rows = np.arange(len(positions))
-    np.add.at(matrix, (rows, lower), 1.0 - frac)
+    np.add.at(matrix, (rows, lower), w_lower)
     np.add.at(matrix, (rows, upper), frac)
     return matrix
 

@@ -49,14 +49,15 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def onnx_graphs(separator, separator_path: Path, detector=None, detector_path: Path | None = None,
+def onnx_graphs(separator, models: dict[str, dict[str, str]], detector=None,
                 max_objects: int = 4, folder: Path | None = None) -> dict[str, Path]:
     """ONNX files of every graph of ``separator`` (and ``detector``): exported once per
-    checkpoint (file hash) into the cache, reused afterwards."""
+    checkpoint into the cache, reused afterwards. ``models``: the :func:`model_identity` of
+    each (``"separator"``, ``"detector"``), naming the cache folders."""
     from export.export_onnx import export_detector, export_separator_step, export_visual
 
     root = Path(folder) if folder is not None else cache_dir() / "onnx"
-    identity = model_identity(separator_path, separator.config)
+    identity = models["separator"]
     sep_dir = root / f"separator-{identity['sha256'][:16]}-{identity['config_hash'][:8]}" \
                      f"-k{max_objects}"
     paths = {}
@@ -69,7 +70,7 @@ def onnx_graphs(separator, separator_path: Path, detector=None, detector_path: P
                 export_separator_step(module, path, max_objects)
         paths[graph] = path
     if detector is not None:
-        dsha = model_identity(detector_path, detector.config)["sha256"][:16]
+        dsha = models["detector"]["sha256"][:16]
         path = root / f"detector-{dsha}" / "detector.onnx"
         if not path.is_file():
             export_detector(detector, path)
@@ -115,8 +116,8 @@ def open_runtime(choice: str = "auto", separator=None, separator_path: Path | No
     if choice in ("auto", "onnxruntime"):
         from crn_live.runtime.onnx_backend import OnnxRuntimeBackend
 
-        paths = onnx_graphs(separator, separator_path, detector if DETECTOR in wanted else None,
-                            detector_path, max_objects)
+        paths = onnx_graphs(separator, models, detector if DETECTOR in wanted else None,
+                            max_objects)
         opened = {g: OnnxRuntimeBackend(paths[g], g, threads) for g in wanted}
         first = next(iter(opened.values()))
         what = f"onnxruntime on {first.device} ({first.session.get_providers()[0]})"

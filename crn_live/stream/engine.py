@@ -35,7 +35,7 @@ import numpy as np
 
 from crn_live.config import ModelConfig
 from crn_live.dsp.streaming import StreamingIstft, StreamingStft
-from crn_live.dsp.warp import _interpolation_matrix, log_bin_frequencies, unwarp_matrix
+from crn_live.dsp.warp import interpolation_taps, log_bin_frequencies, log_bin_index
 from crn_live.runtime.base import Backend
 from crn_live.runtime.step import step_feeds
 from crn_live.stream.mixer import Mixer
@@ -121,15 +121,18 @@ class SeparationEngine:
         d = self.stft_config
         self.hop, self.chunk = d.hop, config.chunk_frames
         self.chunk_samples = self.hop * self.chunk
-        # model log bins read off the device grid, scaled to the model STFT's magnitude
+        # model log bins read off the device grid, scaled to the model STFT's magnitude; masks
+        # back onto the device bins: both linear interpolations, applied as two-tap gathers
         positions = log_bin_frequencies(model, config.audio.warp) / (d.sample_rate / d.n_fft)
-        self.warp = (_interpolation_matrix(positions, d.n_bins)
-                     * (model.n_fft / d.n_fft)).astype(np.float32)
+        lower, upper, w_lower, w_upper = interpolation_taps(positions, d.n_bins)
+        scale = model.n_fft / d.n_fft
+        self._warp_taps = (lower, upper, (w_lower * scale).astype(np.float32),
+                           (w_upper * scale).astype(np.float32))
         freqs = np.arange(d.n_bins) * (d.sample_rate / d.n_fft)
-        self.unwarp = unwarp_matrix(model, config.audio.warp, freqs).astype(np.float32)
-        # both are linear interpolations (two non-zeros a row): applied as gathers
-        self._warp_taps = _taps(self.warp)
-        self._unwarp_taps = _taps(self.unwarp)
+        lower, upper, w_lower, w_upper = interpolation_taps(
+            log_bin_index(model, config.audio.warp, freqs), config.log_bins)
+        self._unwarp_taps = (lower, upper, w_lower.astype(np.float32),
+                             w_upper.astype(np.float32))
         self.max_objects = settings.max_objects
         self._analysis = StreamingStft(d, 1)
         self._synthesis = StreamingIstft(d, self.max_objects + 1)
@@ -286,26 +289,8 @@ class SeparationEngine:
                 "algorithmic_latency_ms": round(self.algorithmic_latency_ms, 2)}
 
 
-def _taps(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """An interpolation matrix (at most two non-zeros per row) as ``(low, high, w_low,
-    w_high)`` column indices and weights per row."""
-    rows = matrix.shape[0]
-    low = np.zeros(rows, np.int64)
-    high = np.zeros(rows, np.int64)
-    w_low = np.zeros(rows, np.float32)
-    w_high = np.zeros(rows, np.float32)
-    for r in range(rows):
-        (cols,) = np.nonzero(matrix[r])
-        if len(cols) > 2:
-            raise ValueError("not an interpolation matrix")
-        if len(cols):
-            low[r], high[r] = cols[0], cols[-1]
-            w_low[r] = matrix[r, cols[0]]
-            w_high[r] = matrix[r, cols[-1]] if len(cols) == 2 else 0.0
-    return low, high, w_low, w_high
-
-
 def _apply_taps(taps, x: np.ndarray) -> np.ndarray:
-    """``matrix @ x`` along ``x``'s last axis for a :func:`_taps` matrix."""
+    """Interpolation along ``x``'s last axis with :func:`~crn_live.dsp.warp.interpolation_taps`
+    taps."""
     low, high, w_low, w_high = taps
     return x[..., low] * w_low + x[..., high] * w_high

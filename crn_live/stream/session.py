@@ -425,19 +425,13 @@ class LiveSession:
 
     def _apply_rules(self, snapshot: VisionSnapshot) -> None:
         """--solo / --mute by class name, applied once to each track as it appears."""
-        for track in snapshot.tracks:
-            for names, setter in ((self.options.solo, self.mixer.set_solo),
-                                  (self.options.mute, self.mixer.set_mute)):
-                rule = (id(names), track.track_id)
-                if track.class_name in names and rule not in self._applied_rules:
-                    setter(track.track_id, True)
-                    self._applied_rules.add(rule)
-        for names, setter in ((self.options.solo, self.mixer.set_solo),
-                              (self.options.mute, self.mixer.set_mute)):
-            rule = (id(names), RESIDUAL)
-            if RESIDUAL in names and rule not in self._applied_rules:
-                setter(RESIDUAL, True)
-                self._applied_rules.add(rule)
+        strips = [(t.class_name, t.track_id) for t in snapshot.tracks] + [(RESIDUAL, RESIDUAL)]
+        for kind, names, setter in (("solo", self.options.solo, self.mixer.set_solo),
+                                    ("mute", self.options.mute, self.mixer.set_mute)):
+            for name, key in strips:
+                if name in names and (kind, key) not in self._applied_rules:
+                    setter(key, True)
+                    self._applied_rules.add((kind, key))
 
     def _ui_frame(self, out, time_s: float) -> UiFrame:
         gains = self.mixer.gains()
