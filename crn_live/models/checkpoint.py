@@ -147,7 +147,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError,
-            zipfile.BadZipFile, AttributeError, KeyError, TypeError) as error:
+            zipfile.BadZipFile, AttributeError, KeyError, TypeError, IndexError) as error:
         raise CheckpointError(f"cannot read {path} as a checkpoint ({type(error).__name__}): "
                               f"the file is damaged or not a crn-live checkpoint") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -89,6 +89,9 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_garbage_file(tmp_path: Path) -> None:
     (tmp_path / "garbage.pt").write_bytes(b"\x00not a zip or pickle" * 50)
     assert "cannot read" in _refusal(tmp_path / "garbage.pt")
+    # a text file (e.g. a config given as --model) trips the unpickler in yet another way
+    (tmp_path / "text.pt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    assert "cannot read" in _refusal(tmp_path / "text.pt")
 
 
 def test_plain_state_dict_is_not_a_checkpoint(tmp_path: Path) -> None:
