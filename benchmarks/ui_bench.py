@@ -90,8 +90,8 @@ def phase_window(seconds: float) -> dict:
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from ui.app import application
-    from ui.main_window import MainWindow
+    from crn_live.ui.app import application
+    from crn_live.ui.main_window import MainWindow
 
     class PaintCounter(QObject):
         def __init__(self) -> None:

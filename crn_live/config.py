@@ -12,6 +12,8 @@ import hashlib
 import json
 from typing import Any, TypeVar
 
+from crn_live.instruments import CLASSES
+
 T = TypeVar("T")
 
 
@@ -258,8 +260,6 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         if not self.classes:
-            from crn_live.data.instruments import CLASSES  # plain data, no cycle
-
             object.__setattr__(self, "classes", CLASSES)
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))

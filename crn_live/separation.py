@@ -27,8 +27,9 @@ import numpy as np
 import torch
 
 from crn_live.config import ModelConfig, StftConfig
-from crn_live.dsp.stft import istft_np, stft_np
+from crn_live.data.video import spaced_frames
 from crn_live.dsp.masking import log_magnitude_bins, padded_stft
+from crn_live.dsp.stft import istft_np, stft_np
 from crn_live.dsp.warp import unwarp_matrix
 from crn_live.models import ChunkedCausalCRN, load_checkpoint, log_magnitude
 from crn_live.models.crn import CRN
@@ -193,6 +194,14 @@ class Separator:
             model_mix = mix if rate == self.rate else resample(mix, rate, self.rate)
         masks = self.masks(self.spectrogram(model_mix), embeddings, mode, iterations)
         return self.apply(mix, rate, masks)
+
+
+def clip_embeddings(separator: Separator, clip) -> np.ndarray:
+    """``(slots, embed_dim)``: each slot of a :class:`~crn_live.data.clips.Clip`'s mean embedding
+    over crops two per second."""
+    crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps),
+                       separator.config.crop_size)
+    return np.stack([separator.embed(crops[:, k]) for k in range(len(clip.slots))])
 
 
 def frame_centres(stft: StftConfig, frames: int) -> np.ndarray:

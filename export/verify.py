@@ -43,7 +43,7 @@ def _backends(separator, model: Path, engines: Path, scratch: Path) -> tuple[dic
     runtime = open_runtime("onnxruntime", separator, model, graphs=[STEP])
     opened["onnxruntime"] = runtime[STEP]
     try:
-        from export.fp16 import to_fp16
+        from crn_live.runtime.fp16 import to_fp16
 
         half = to_fp16(runtime[STEP].path, scratch / "separator_step_fp16.onnx")
         opened["onnxruntime-fp16"] = OnnxRuntimeBackend(half, "separator_step_fp16")
@@ -59,10 +59,9 @@ def _backends(separator, model: Path, engines: Path, scratch: Path) -> tuple[dic
 
 def verify(clips: list[Path], model: Path | None, engines: Path) -> dict:
     from crn_live.data.clips import open_clip
-    from crn_live.evaluate import clip_embeddings
-    from crn_live.metrics import audible, bss_eval
     from crn_live.runtime.step import stream_masks
-    from crn_live.separation import BUNDLED_MODEL, Separator
+    from crn_live.separation import BUNDLED_MODEL, Separator, clip_embeddings
+    from crn_live.training.metrics import audible, bss_eval
 
     path = Path(model or BUNDLED_MODEL)
     separator = Separator.load(path, "cpu")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crn_live.cli import synth_main
+from crn_live.cli.synth import main as synth_main
 
 #: A model small enough to train for a few steps in a test (15 classes: crn-synth's labels).
 TINY_MODEL = {"ngf": 4, "unet_depth": 5, "embed_dim": 8, "crop_size": 32, "visual_width": 4,

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from crn_live.losses import LossWeights, crn_loss, mask_weight, ratio_mask
+from crn_live.training.losses import LossWeights, crn_loss, mask_weight, ratio_mask
 
 
 def test_ratio_mask_clamps_and_handles_silence():

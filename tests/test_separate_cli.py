@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crn_live.audio_io import read_audio
-from crn_live.cli import separate_main
+from crn_live.data.audio_io import read_audio
+from crn_live.cli.separate import main as separate_main
 from crn_live.errors import UserError
 from tests.test_separation import checkpoint, separator  # noqa: F401 - shared fixtures
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from crn_live.cli import _model_config, eval_main
+from crn_live.cli.train import model_config
+from crn_live.cli.eval import main as eval_main
 from crn_live.dsp.masking import apply_log_masks
 from crn_live.models import CRNSystem, SeparatorModel, log_magnitude, save_checkpoint
 from crn_live.separation import Separator, _resample_frames
@@ -19,7 +20,7 @@ from tests.models.tiny import lively
 
 @pytest.fixture(scope="module")
 def separator(tiny_config_file) -> Separator:
-    config = _model_config("small", tiny_config_file)
+    config = model_config("small", tiny_config_file)
     system = lively(CRNSystem(config))
     return Separator(system.visual, system.crn, config)
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from crn_live.cli import _model_config, train_main
+from crn_live.cli.train import model_config
+from crn_live.cli.train import main as train_main
 from crn_live.config import ModelConfig
 from crn_live.data.clips import find_clips
 from crn_live.errors import UserError
 from crn_live.models import CRNSystem, load_checkpoint
-from crn_live.train import Run, TrainConfig, train
+from crn_live.training.train import Run, TrainConfig, train
 from tests.conftest import TINY_MODEL
 from tests.data.test_music_layout import _video
 
@@ -38,7 +39,7 @@ def test_a_run_writes_model_state_and_curves(clip_sets, tiny_config_file, tmp_pa
     assert [r["step"] for r in validations] == [2, 4]
     assert all(r["val_objects"] > 0 and abs(r["val_sdr"]) < 100 for r in validations)
     model = load_checkpoint(out / "model.pt")
-    assert model.kind == "crn_system" and model.config == _model_config("small", tiny_config_file)
+    assert model.kind == "crn_system" and model.config == model_config("small", tiny_config_file)
     assert model.meta["best_val_sdri"] == max(r["val_sdri"] for r in validations)
     shipped = load_checkpoint(bundle)
     assert shipped.kind == "separator"
@@ -49,7 +50,7 @@ def test_a_run_writes_model_state_and_curves(clip_sets, tiny_config_file, tmp_pa
 
 
 def test_resume_continues_exactly_where_the_run_stopped(clip_sets, tiny_config_file, tmp_path):
-    config = _model_config("small", tiny_config_file)
+    config = model_config("small", tiny_config_file)
     clips = find_clips(clip_sets[2]) + find_clips(clip_sets[3])
 
     def run(out: Path) -> Run:
@@ -94,7 +95,7 @@ def test_two_process_ddp_keeps_replicas_identical(clip_sets, tiny_config_file, t
     rank0 = torch.load(replicas / "rank0.pt", weights_only=True)
     rank1 = torch.load(replicas / "rank1.pt", weights_only=True)
     torch.manual_seed(0)
-    fresh = CRNSystem(_model_config("small", tiny_config_file)).state_dict()
+    fresh = CRNSystem(model_config("small", tiny_config_file)).state_dict()
     assert rank0.keys() == rank1.keys()
     for name in rank0:
         assert torch.equal(rank0[name], rank1[name]), name

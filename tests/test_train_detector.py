@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from crn_live.cli import eval_main, train_main
+from crn_live.cli.eval import main as eval_main
+from crn_live.cli.train import main as train_main
 from crn_live.config import DetectorConfig
 from crn_live.data.clips import find_clips
-from crn_live.data.frames import load_frames
+from crn_live.vision.frames import load_frames
 from crn_live.errors import UserError
 from crn_live.models.detector import InstrumentDetector
-from crn_live.train_detector import (DetectorRun, DetectorTrainConfig, Targets, augment,
+from crn_live.training.train_detector import (DetectorRun, DetectorTrainConfig, Targets, augment,
                                      centre_targets, detection_loss, train_detector)
 from crn_live.vision.average_precision import GroundTruth
 

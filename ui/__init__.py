@@ -8,6 +8,6 @@ solo / mute / gain), :mod:`ui.bridge` (a QTimer draining the session's frame que
 """
 
 # Before any widget exists: keep PySide6 6.12.0 (Python < 3.12) from aborting.
-from ui.compat import guard_singletons  # noqa: E402
+from .compat import guard_singletons  # noqa: E402
 
 __all__ = ["guard_singletons"]

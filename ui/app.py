@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
-from ui.main_window import MainWindow
+from .main_window import MainWindow
 
 
 def dark_palette() -> QPalette:

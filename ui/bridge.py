@@ -23,8 +23,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ui.compat import guard_singletons
-from ui.strip import SPECTRUM_LEVELS, StripPanel
+from .compat import guard_singletons
+from .strip import SPECTRUM_LEVELS, StripPanel
 
 #: Timer period of the bridge (about 33 ticks a second).
 TICK_MS = 30

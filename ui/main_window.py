@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QMainWindow, QPus
                                QVBoxLayout, QWidget)
 
 from crn_live.errors import UserError
-from ui.bridge import SessionBridge
-from ui.strip import RESIDUAL, StripPanel
-from ui.video_view import VideoView
+from .bridge import SessionBridge
+from .strip import RESIDUAL, StripPanel
+from .video_view import VideoView
 
 ORGANIZATION = APPLICATION = "crn-live"
 

@@ -30,8 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from crn_live.stream.devices import ensure_pulse_null_sink
     from crn_live.stream.session import SessionOptions
-    from ui.app import application
-    from ui.main_window import MainWindow
+    from .app import application
+    from .main_window import MainWindow
 
     try:
         output = "default" if ensure_pulse_null_sink() else None

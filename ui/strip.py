@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
                                QVBoxLayout, QWidget)
 
-from ui.colors import color_for, color_hex
+from .colors import color_for, color_hex
 
 #: dB range the spectrogram's colour map spans (explicit levels: never auto-levelled). The
 #: session's spectra are 20 log10 of the model STFT's magnitude (not dBFS: a full-scale sine

@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
                                QGraphicsSimpleTextItem, QGraphicsView, QMenu, QWidget)
 
-from ui.colors import color_for
+from .colors import color_for
 
 #: A drag smaller than this (frame pixels, either side) is a click, not a region.
 MIN_REGION_PX = 8.0

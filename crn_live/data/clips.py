@@ -10,10 +10,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from crn_live.audio_io import read_audio
+from crn_live.data.audio_io import read_mono
+from crn_live.data.video import crop_box, read_frames
 from crn_live.dsp.resample import resample
 from crn_live.errors import UserError
 
@@ -73,86 +73,9 @@ class Clip:
         return out
 
 
-def spaced_frames(n_frames: int, fps: float, per_second: float = 2.0) -> np.ndarray:
-    """Video frame indices ``per_second`` times a second, mid-interval; at least frame 0."""
-    step = max(1, int(round(fps / per_second)))
-    frames = np.arange(step // 2, n_frames, step)
-    return frames if len(frames) else np.zeros(1, np.int64)
-
-
-def crop_box(image_bgr: np.ndarray, box: np.ndarray, size: int, margin: float = 0.1) -> np.ndarray:
-    """A square RGB crop ``(size, size, 3)`` around ``box`` ``[x0, y0, x1, y1]`` (pixels)."""
-    h, w = image_bgr.shape[:2]
-    x0, y0, x1, y1 = (float(v) for v in box)
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    a0, b0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    a1, b1 = a0 + max(int(round(side)), 2), b0 + max(int(round(side)), 2)
-    padded = cv2.copyMakeBorder(image_bgr, max(0, -b0), max(0, b1 - h), max(0, -a0),
-                                max(0, a1 - w), cv2.BORDER_REPLICATE)
-    patch = padded[b0 + max(0, -b0):b1 + max(0, -b0), a0 + max(0, -a0):a1 + max(0, -a0)]
-    patch = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(patch, cv2.COLOR_BGR2RGB)
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoInfo:
-    """What a video file's header says: frame rate (25 when it says nothing), frame count (may
-    be approximate or 0 for some containers), frame size."""
-
-    fps: float
-    n_frames: int
-    width: int
-    height: int
-
-
-def open_video(path: Path) -> tuple[cv2.VideoCapture, VideoInfo]:
-    """An opened capture of a video file and its :class:`VideoInfo`; ClipError (one line) if
-    it cannot be opened. The caller releases the capture."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ClipError(f"cannot open video {path}: unreadable or not a video file")
-    info = VideoInfo(capture.get(cv2.CAP_PROP_FPS) or 25.0,
-                     int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
-                     int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    return capture, info
-
-
-def video_info(path: Path) -> VideoInfo:
-    """:class:`VideoInfo` of a video file (ClipError if it cannot be opened)."""
-    capture, info = open_video(path)
-    capture.release()
-    return info
-
-
-def read_frames(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
-    """BGR frames at sorted ``indices`` of a video (decoded sequentially, once)."""
-    capture, _ = open_video(path)
-    frames: dict[int, np.ndarray] = {}
-    wanted = set(indices)
-    index, last = 0, max(indices) if indices else -1
-    try:
-        while index <= last:
-            ok, image = capture.read()
-            if not ok:
-                break
-            if index in wanted:
-                frames[index] = image
-            index += 1
-    finally:
-        capture.release()
-    missing = wanted - set(frames)
-    if missing:
-        raise ClipError(f"video {path} has only {index} frames; frame {min(missing)} was asked for")
-    return frames
-
-
 def load_audio(path: Path, rate: int) -> np.ndarray:
     """Mono float32 ``(samples,)`` audio from a file, resampled to ``rate``."""
-    samples, file_rate = read_audio(path)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
+    samples, file_rate = read_mono(path)
     if file_rate != rate:
         samples = resample(samples, file_rate, rate)
     return np.ascontiguousarray(samples, dtype=np.float32)

@@ -17,8 +17,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from crn_live.data.instruments import CLASSES
-
+from crn_live.instruments import CLASSES
 
 CLASS_DESCRIPTIONS: dict[str, str] = {
     "Banjo": "Round drum-head body (cream head, metal brackets, wooden rim) with a long thin "

@@ -13,7 +13,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from crn_live.data.clips import Clip, spaced_frames
+from crn_live.data.clips import Clip
+from crn_live.data.video import spaced_frames
 
 
 @dataclasses.dataclass(frozen=True)

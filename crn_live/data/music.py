@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from crn_live.data.instruments import Instrument
+from crn_live.instruments import Instrument
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)

@@ -22,8 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crn_live.data.clips import Clip, ClipError, SlotInfo, crop_box, load_audio
-from crn_live.data.instruments import CLASSES, class_id
+from crn_live.data.clips import Clip, ClipError, SlotInfo, load_audio
+from crn_live.data.video import crop_box
+from crn_live.instruments import CLASSES, class_id
 
 MUSIC_FPS = 8.0
 # MUSIC-21 category -> our class. Categories absent here (bagpipe, bassoon, clarinet, erhu,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from crn_live.data.instruments import Instrument
 from crn_live.data.music import Note, Piece
 from crn_live.errors import UserError
+from crn_live.instruments import Instrument
 
 TRAIN_COMPOSERS = ("bach", "palestrina")
 # Corpus folders of single-line tunes, exercises or analyses: no ensemble to take parts from.

@@ -25,13 +25,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from crn_live.audio_io import write_wav
 from crn_live.config import SynthConfig, to_dict
 from crn_live.data import music, scores
-from crn_live.data.instruments import BY_NAME, CLASSES, Instrument, class_id
+from crn_live.data.audio_io import write_wav
 from crn_live.data.mixing import mix_stems
 from crn_live.data.render import FluidRenderer
 from crn_live.errors import UserError
+from crn_live.instruments import BY_NAME, CLASSES, Instrument, class_id
 
 META_VERSION = 1
 PARTIAL_PREFIX = ".partial-"

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from crn_live.config import DetectorConfig, ModelConfig, config_hash, from_dict, to_dict
+from crn_live.data.files import atomic_path
 from crn_live.errors import UserError
 from crn_live.models.causal import ChunkedCausalCRN
 from crn_live.models.classifier import AudioClassifier
@@ -95,9 +96,8 @@ def save_checkpoint(
         "meta": meta,
     }
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    torch.save(payload, partial)
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        torch.save(payload, partial)
 
 
 def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:

@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from crn_live.data.files import write_text_atomic
 from crn_live.errors import UserError
 from crn_live.runtime.base import TensorSpec
 
@@ -130,9 +131,7 @@ def now_iso() -> str:
 def write_manifest(folder: str | Path, manifest: Manifest) -> Path:
     """``folder/manifest.json`` (written to a temporary name, then renamed)."""
     path = Path(folder) / MANIFEST_NAME
-    partial = path.with_name(f".{MANIFEST_NAME}.partial")
-    partial.write_text(json.dumps(manifest.to_dict(), indent=1) + "\n")
-    partial.replace(path)
+    write_text_atomic(path, json.dumps(manifest.to_dict(), indent=1) + "\n")
     return path
 
 

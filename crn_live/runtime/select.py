@@ -54,7 +54,7 @@ def onnx_graphs(separator, models: dict[str, dict[str, str]], detector=None,
     """ONNX files of every graph of ``separator`` (and ``detector``): exported once per
     checkpoint into the cache, reused afterwards. ``models``: the :func:`model_identity` of
     each (``"separator"``, ``"detector"``), naming the cache folders."""
-    from export.export_onnx import export_detector, export_separator_step, export_visual
+    from crn_live.runtime.onnx_export import export_detector, export_separator_step, export_visual
 
     root = Path(folder) if folder is not None else cache_dir() / "onnx"
     identity = models["separator"]

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from crn_live.data.files import write_text_atomic
+
 _HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")  # RIFF, size, WAVE, fmt, 16, fmt..., data, size
 
 
@@ -56,9 +58,7 @@ def _safe(name: str) -> str:
 
 def write_json(path: Path, data) -> None:
     """Atomically (temporary name, then rename)."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=1) + "\n")
-    partial.replace(path)
+    write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 class Recorder:

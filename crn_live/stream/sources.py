@@ -28,7 +28,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from crn_live.audio_io import read_audio
+from crn_live.data.audio_io import read_audio
 from crn_live.dsp.resample import resample
 from crn_live.dsp.ringbuffer import AudioRingBuffer
 from crn_live.errors import UserError

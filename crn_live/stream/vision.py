@@ -19,7 +19,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from crn_live.data.clips import crop_box
+from crn_live.data.video import crop_box
 from crn_live.runtime.base import Backend
 from crn_live.stream.engine import SourceObject
 from crn_live.vision.tracker import Tracker, TrackerConfig
@@ -135,7 +135,7 @@ class VideoFileFrames:
     """Frames of a video file by index, read forward (for inline, deterministic vision)."""
 
     def __init__(self, path) -> None:
-        from crn_live.data.clips import open_video
+        from crn_live.data.video import open_video
 
         self.capture, self.info = open_video(path)
         self.fps = self.info.fps

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from crn_live.data.instruments import CLASSES
+from crn_live.instruments import CLASSES
 from crn_live.errors import UserError
 from crn_live.vision.decode import Detections, decode_yolo, letterbox
 from crn_live.vision.labels import class_map, first_line, labels_from_metadata, read_labels

@@ -53,38 +53,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import onnx
 
-from crn_live.data.instruments import CLASSES, lookup
 from crn_live.errors import UserError
-
-_TABLE: dict[str, tuple[str, ...]] = {
-    "Accordion": ("piano accordion", "button accordion", "concertina", "bandoneon"),
-    "Banjo": (),
-    "Cello": ("violoncello", "double bass", "contrabass", "upright bass"),
-    "Drum": ("drums", "drum kit", "drum set", "drumkit", "snare drum", "bass drum",
-             "kick drum", "tom-tom", "floor tom", "timpani", "kettledrum", "bongo", "bongos",
-             "conga", "djembe", "tabla", "cymbal", "cymbals", "hi-hat"),
-    "Flute": ("transverse flute", "concert flute", "piccolo", "fife"),
-    "Guitar": ("acoustic guitar", "electric guitar", "bass guitar", "classical guitar",
-               "electric bass", "ukulele", "mandolin"),
-    "Harp": ("concert harp",),
-    "Harmonica": ("mouth organ", "blues harp"),
-    "Horn": ("french horn", "natural horn", "mellophone"),
-    "Oboe": ("english horn", "cor anglais"),
-    "Piano": ("grand piano", "upright piano", "musical keyboard", "keyboard instrument",
-              "electric piano", "digital piano", "electronic keyboard", "synthesizer"),
-    "Saxophone": ("sax", "soprano saxophone", "alto saxophone", "tenor saxophone",
-                  "baritone saxophone", "alto sax", "tenor sax"),
-    "Trombone": ("tenor trombone", "bass trombone", "slide trombone"),
-    "Trumpet": ("cornet", "flugelhorn", "piccolo trumpet", "bugle"),
-    "Violin": ("fiddle", "viola"),
-}
-
-#: Normalised external class name -> our class name (see the module docstring).
-SYNONYMS: dict[str, str] = {
-    name: ours
-    for ours in CLASSES
-    for name in (ours.lower(), *_TABLE.get(ours, ()))
-}
+from crn_live.instruments import CLASSES, SYNONYMS, lookup, normalise
 
 #: A labels-file override value that drops a name (maps it to no class).
 DROP = "-"
@@ -100,11 +70,6 @@ class ExternalLabels:
 
     names: tuple[str, ...]
     overrides: dict[str, str | None]
-
-
-def normalise(name: str) -> str:
-    """``" French_horn "`` -> ``"french horn"``: the key used in :data:`SYNONYMS`."""
-    return " ".join(name.replace("_", " ").lower().split())
 
 
 def our_class(name: str) -> str:

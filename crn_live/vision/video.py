@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from crn_live.data.clips import crop_box, open_video, spaced_frames
+from crn_live.data.video import crop_box, open_video, spaced_frames
 from crn_live.errors import UserError
 from crn_live.vision.tracker import Tracker, TrackerConfig
 

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from crn_live.cli import synth_main
-from crn_live.data.clips import ClipError, crop_box, find_clips, open_clip
+from crn_live.cli.synth import main as synth_main
+from crn_live.data.clips import ClipError, find_clips, open_clip
+from crn_live.data.video import crop_box
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from crn_live.cli import synth_main
+from crn_live.cli.synth import main as synth_main
 from crn_live.data.clips import find_clips
 from crn_live.data.mixtures import MixtureSampler, MixtureSpec
 

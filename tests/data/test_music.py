@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from crn_live.data import music
-from crn_live.data.instruments import BY_NAME, CLASSES, INSTRUMENTS, lookup, parse_class_list
+from crn_live.instruments import BY_NAME, CLASSES, INSTRUMENTS, lookup, parse_class_list
 
 
 def test_all_fifteen_reference_classes_have_gm_voices():

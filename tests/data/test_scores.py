@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crn_live.data import scores
-from crn_live.data.instruments import BY_NAME
+from crn_live.instruments import BY_NAME
 
 
 def test_split_is_declared_train_bach_palestrina_only():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from crn_live.cli import synth_main
+from crn_live.cli.synth import main as synth_main
 from crn_live.data import synth
-from crn_live.data.instruments import BY_NAME
+from crn_live.instruments import BY_NAME
 from tests.helpers import video_frames
 
 SECONDS = 3.0
@@ -134,7 +134,7 @@ def test_user_scores_folder(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from crn_live.cli import crn_synth; crn_synth()",
+    return subprocess.run([sys.executable, "-c", "from crn_live.cli.synth import console; console()",
                            *args], capture_output=True, text=True, timeout=120)
 
 
@@ -165,11 +165,10 @@ def test_existing_clip_is_not_overwritten_and_resume_completes(corpus, tmp_path)
 
 
 def test_help_for_every_command():
-    for entry in ("crn_live", "crn_separate", "crn_synth", "crn_train", "crn_eval", "crn_bench"):
-        result = subprocess.run([sys.executable, "-c",
-                                 f"from crn_live.cli import {entry}; {entry}()", "--help"],
+    for command in ("live", "separate", "synth", "train", "eval", "bench"):
+        result = subprocess.run([sys.executable, "-m", "crn_live.cli", command, "--help"],
                                 capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0 and "usage:" in result.stdout, entry
+        assert result.returncode == 0 and f"usage: crn-{command}" in result.stdout, command
 
 
 def test_interrupted_clip_leaves_no_partial_folder(tmp_path, monkeypatch):
@@ -219,7 +218,7 @@ def test_light_soundfont_from_the_pretty_midi_wheel(tmp_path):
 def test_parallel_run_after_rendering_in_process_does_not_hang(tmp_path):
     # A process that already used FluidSynth must still start workers that can load it.
     script = (
-        "import sys; from crn_live.cli import synth_main\n"
+        "import sys; from crn_live.cli.synth import main as synth_main\n"
         "out = sys.argv[1]\n"
         "assert synth_main(['--out', out + '/a', '--clips', '1', '--seconds', '1']) == 0\n"
         "assert synth_main(['--out', out + '/b', '--clips', '2', '--seconds', '1',"

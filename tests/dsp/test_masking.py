@@ -4,7 +4,7 @@ import numpy as np
 
 from crn_live.config import AudioConfig
 from crn_live.dsp.masking import apply_log_masks, oracle_log_masks, padded_stft
-from crn_live.metrics import audible, bss_eval
+from crn_live.training.metrics import audible, bss_eval
 
 AUDIO = AudioConfig()
 

@@ -3,14 +3,26 @@ line, and ``--onnx-only`` still exports and verifies every graph; the profile pe
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from export.build_engines import PARITY_BAR, main, profile_for
+from crn_live.runtime.engines import PARITY_BAR, profile_for
 
 ROOT = Path(__file__).parents[2]
+
+
+def _script(name: str):
+    """A script of export/ loaded from its file, as ``python export/NAME.py`` runs it."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "export" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+main = _script("build_engines").main
 
 
 def test_onnx_only_exports_and_verifies(tmp_path, capsys) -> None:
@@ -46,3 +58,10 @@ def test_profiles_cover_one_to_k_objects() -> None:
     assert profile_for("separator_step", 4) == {"min": 1, "opt": 2, "max": 4}
     assert profile_for("visual", 1) == {"min": 1, "opt": 1, "max": 1}
     assert profile_for("detector", 8) == {"min": 1, "opt": 1, "max": 2}
+
+
+def test_a_wrong_checkpoint_is_refused_in_one_line(tmp_path, capsys) -> None:
+    separator = ROOT / "crn_live" / "weights" / "crn_small.pt"
+    assert main(["--onnx-only", "--out", str(tmp_path), "--detector", str(separator)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a detector" in err and "\n" not in err

@@ -15,7 +15,7 @@ from crn_live.errors import UserError
 from crn_live.models import CheckpointError, load_checkpoint, save_checkpoint
 from crn_live.models.detector import InstrumentDetector
 from crn_live.vision.detector import CONFIG_KEY, OwnDetector, open_detector
-from export.export_onnx import detector_parity, export_detector
+from crn_live.runtime.onnx_export import detector_parity, export_detector
 
 TINY = DetectorConfig(input_width=96, input_height=64, widths=(4, 8, 8, 16, 16), neck_width=8)
 

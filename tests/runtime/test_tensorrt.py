@@ -41,8 +41,8 @@ from crn_live.runtime.manifest import GraphEntry, Target
 from crn_live.runtime.tensorrt_backend import (
     TRT_DTYPES, TensorRTBackend, check_batch, check_profile_covers, cuda_target, feed_batch,
     host_dtype_name, input_shapes, shape_at_batch, tensorrt_version, torch_dtype_name)
-from export.fp16 import FP16_MAX, convert_model, fp16_unrepresentable, to_fp16
-from export.trt_build import (
+from crn_live.runtime.fp16 import FP16_MAX, convert_model, fp16_unrepresentable, to_fp16
+from crn_live.runtime.trt_build import (
     build_engine, fp16_initializer_count, io_specs, onnx_input_shapes, precision_plan,
     profile_shapes, torch_tensorrt_precision_kwargs)
 
@@ -304,7 +304,7 @@ def test_backend_run_loop_on_a_simulated_engine(tmp_path, monkeypatch, out_dtype
 @pytest.fixture(scope="module")
 def graphs(tmp_path_factory) -> dict[str, dict[str, Path]]:
     """The bundled models' graphs, fp32 and fp16: ``{name: {"fp32": path, "fp16": path}}``."""
-    from export.export_onnx import export_all
+    from crn_live.runtime.onnx_export import export_all
 
     out = tmp_path_factory.mktemp("trt_onnx")
     export_all(out, max_objects=4)
@@ -356,7 +356,7 @@ def test_profile_shapes_of_the_real_graphs(graphs) -> None:
 
 
 def test_fp16_constants_clamp_and_epsilons_are_spotted() -> None:
-    from export.fp16 import _fp16_array
+    from crn_live.runtime.fp16 import _fp16_array
 
     a = _fp16_array(np.array([1e6, -1e6, 1e-10, -1e-10, 0.0, 0.5], np.float32))
     assert a.dtype == np.float16 and a[0] == FP16_MAX and a[1] == -FP16_MAX

@@ -59,8 +59,8 @@ def test_full_band_at_44k_matches_the_model_rate_quality(model, clip_sets) -> No
     resampler), the masks applied to the full band; SDR within 0.3 dB of the reference
     streaming path that resamples to 11025 Hz, and the stems + residual sum to the mixture."""
     from crn_live.data.clips import open_clip
-    from crn_live.evaluate import clip_embeddings
-    from crn_live.metrics import audible, bss_eval
+    from crn_live.separation import clip_embeddings
+    from crn_live.training.metrics import audible, bss_eval
 
     separator, steps = model
     clip = open_clip(sorted(p for p in clip_sets[3].iterdir() if p.is_dir())[0])

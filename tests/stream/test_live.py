@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from crn_live.cli import separate_main
+from crn_live.cli.separate import main as separate_main
 from crn_live.data.clips import open_clip
-from crn_live.live_cli import live_main
+from crn_live.cli.live import main as live_main
 
-LIVE = [sys.executable, "-c", "from crn_live.cli import crn_live; crn_live()"]
+LIVE = [sys.executable, "-c", "from crn_live.cli.live import console; console()"]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_live_round_trip_through_the_sound_server(clip, pulse, tmp_path) -> None
     """The clip's mixture is played into the null sink; crn-live records the sink's monitor as
     its microphone (a real PortAudio input) and separates it live. Its stems, aligned by
     cross-correlation, score within 1 dB of crn-separate's on the same clip."""
-    from crn_live.metrics import bss_eval
+    from crn_live.training.metrics import bss_eval
     from crn_live.stream.session import LiveSession, SessionOptions
     from crn_live.stream.sources import OutputSink
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QPalette
 
-from ui.app import dark_palette
+from crn_live.ui.app import dark_palette
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication
 
 from crn_live.stream.session import SessionOptions
 from tests.ui.fakes import FakeFactory
-from ui.app import application, run
+from crn_live.ui.app import application, run
 
 application()  # the timers below need the application that run() then uses
 factory, seen = FakeFactory(), []

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tests.ui.fakes import FakeSession, ui_frame, video_frame
-from ui.bridge import SessionBridge
-from ui.strip import SPECTRUM_LEVELS, StripPanel
-from ui.video_view import VideoView
+from crn_live.ui.bridge import SessionBridge
+from crn_live.ui.strip import SPECTRUM_LEVELS, StripPanel
+from crn_live.ui.video_view import VideoView
 
 
 class Clock:

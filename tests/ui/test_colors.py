@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.colors import MIX_COLOR, PALETTE, RESIDUAL_COLOR, color_for, color_hex
+from crn_live.ui.colors import MIX_COLOR, PALETTE, RESIDUAL_COLOR, color_for, color_hex
 
 
 def test_colour_depends_on_the_track_id_only():

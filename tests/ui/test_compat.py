@@ -7,15 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ui.compat import FLOOR, SINGLETONS, guard_singletons, singletons_leak
+from crn_live.ui.compat import FLOOR, SINGLETONS, guard_singletons, singletons_leak
 
 ROOT = Path(__file__).resolve().parents[2]
 
 LONG_RUN = """
 import sys
-import ui
+import crn_live.ui
 from PySide6.QtCore import QObject, Signal
-from ui.compat import guard_singletons
+from crn_live.ui.compat import guard_singletons
 
 class Probe(QObject):
     fired = Signal(bool)

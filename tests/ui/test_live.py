@@ -20,8 +20,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from crn_live.stream.session import SessionOptions
-from ui.colors import color_for
-from ui.main_window import MainWindow
+from crn_live.ui.colors import color_for
+from crn_live.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from crn_live.stream.session import SessionOptions
 from tests.ui.fakes import FakeFactory, ui_frame, video_frame
-from ui.main_window import MainWindow, gain_name
+from crn_live.ui.main_window import MainWindow, gain_name
 
 LIVE = SessionOptions(camera=0, mic="default", output="default")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from ui.strip import (METER_RANGE, SPECTRUM_LEVELS, LevelMeter, Spectrogram, StripPanel,
+from crn_live.ui.strip import (METER_RANGE, SPECTRUM_LEVELS, LevelMeter, Spectrogram, StripPanel,
                       StripWidget)
 
 

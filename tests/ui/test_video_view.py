@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from tests.ui.fakes import video_frame
-from ui.colors import color_for
-from ui.video_view import VideoView, frame_to_qimage
+from crn_live.ui.colors import color_for
+from crn_live.ui.video_view import VideoView, frame_to_qimage
 
 
 @pytest.fixture

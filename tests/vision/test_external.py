@@ -9,7 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from crn_live.data.instruments import CLASSES
+from crn_live.instruments import CLASSES
 from crn_live.errors import UserError
 from crn_live.vision.decode import Detections
 from crn_live.vision.external import ExternalDetector

@@ -14,15 +14,17 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from crn_live.cli import eval_main, separate_main
-from crn_live.data.clips import find_clips, read_frames
+from crn_live.cli.eval import main as eval_main
+from crn_live.cli.separate import main as separate_main
+from crn_live.data.clips import find_clips
+from crn_live.data.video import read_frames
 from crn_live.errors import UserError
-from crn_live.evaluate import match_tracks
+from crn_live.training.evaluate import match_tracks
 from crn_live.vision.decode import box_iou
 from crn_live.vision.detector import BUNDLED_DETECTOR, OwnDetector, open_detector
 from crn_live.vision.external import ExternalDetector
 from crn_live.vision.video import track_video
-from export.export_onnx import export_detector
+from crn_live.runtime.onnx_export import export_detector
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 

@@ -55,6 +55,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from crn_live.data.files import atomic_path
+
 FP16_MAX = 65504.0
 FP16_TINY = 2.0 ** -24  # smallest positive fp16 (subnormal)
 FP16_MIN_NORMAL = 2.0 ** -14
@@ -298,9 +300,8 @@ def to_fp16(src: Path, dst: Path, keep_io_fp32: bool = True,
     entry.key, entry.value = "crn_live.fp16_kept_fp32_nodes", str(len(kept))
     onnx.checker.check_model(model, full_check=True)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    partial = dst.with_name(f".{dst.name}.partial")
-    onnx.save(model, str(partial))
-    partial.replace(dst)
+    with atomic_path(dst) as partial:
+        onnx.save(model, str(partial))
     return dst
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from crn_live.data.files import atomic_path
 from crn_live.errors import UserError
 
 
@@ -50,9 +51,8 @@ def append_log(path: Path, record: dict) -> None:
 
 def write_state(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` beside ``path`` and rename it over ``path`` (never a truncated file)."""
-    partial = path.with_name(f".{path.name}.partial")
-    torch.save(payload, partial)
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        torch.save(payload, partial)
 
 
 def save_run_state(path: Path, state_format: str, model_config: Any, train_config: Any,

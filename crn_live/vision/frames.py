@@ -13,7 +13,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from crn_live.data.clips import Clip, read_frames
+from crn_live.data.clips import Clip
+from crn_live.data.video import read_frames
 from crn_live.errors import UserError
 from crn_live.vision.average_precision import GroundTruth
 from crn_live.vision.decode import letterbox

@@ -1,4 +1,5 @@
-"""Instrument classes of the corpus and their General MIDI voices.
+"""The instrument vocabulary: classes, their General MIDI voices, registers, ensemble roles and
+the synonyms other detectors use for them. Plain data: imports nothing else of crn-live.
 
 The 15 classes are those of the reference detector (Open Images instrument classes). Each maps to
 one or more General MIDI programs (0-based), a playable register (MIDI note numbers) and the
@@ -69,3 +70,41 @@ def parse_class_list(text: str) -> tuple[str, ...]:
     if not names:
         raise ValueError("empty class list")
     return tuple(dict.fromkeys(lookup(n).name for n in names))
+
+
+#: Our class -> other names for it (Open Images, Objects365, COCO-style and common names),
+#: lower case; see :mod:`crn_live.vision.labels` for what is deliberately not mapped.
+SYNONYM_TABLE: dict[str, tuple[str, ...]] = {
+    "Accordion": ("piano accordion", "button accordion", "concertina", "bandoneon"),
+    "Banjo": (),
+    "Cello": ("violoncello", "double bass", "contrabass", "upright bass"),
+    "Drum": ("drums", "drum kit", "drum set", "drumkit", "snare drum", "bass drum",
+             "kick drum", "tom-tom", "floor tom", "timpani", "kettledrum", "bongo", "bongos",
+             "conga", "djembe", "tabla", "cymbal", "cymbals", "hi-hat"),
+    "Flute": ("transverse flute", "concert flute", "piccolo", "fife"),
+    "Guitar": ("acoustic guitar", "electric guitar", "bass guitar", "classical guitar",
+               "electric bass", "ukulele", "mandolin"),
+    "Harp": ("concert harp",),
+    "Harmonica": ("mouth organ", "blues harp"),
+    "Horn": ("french horn", "natural horn", "mellophone"),
+    "Oboe": ("english horn", "cor anglais"),
+    "Piano": ("grand piano", "upright piano", "musical keyboard", "keyboard instrument",
+              "electric piano", "digital piano", "electronic keyboard", "synthesizer"),
+    "Saxophone": ("sax", "soprano saxophone", "alto saxophone", "tenor saxophone",
+                  "baritone saxophone", "alto sax", "tenor sax"),
+    "Trombone": ("tenor trombone", "bass trombone", "slide trombone"),
+    "Trumpet": ("cornet", "flugelhorn", "piccolo trumpet", "bugle"),
+    "Violin": ("fiddle", "viola"),
+}
+
+#: Normalised external class name -> our class name (see the module docstring).
+SYNONYMS: dict[str, str] = {
+    name: ours
+    for ours in CLASSES
+    for name in (ours.lower(), *SYNONYM_TABLE.get(ours, ()))
+}
+
+
+def normalise(name: str) -> str:
+    """``" French_horn "`` -> ``"french horn"``: the key used in :data:`SYNONYMS`."""
+    return " ".join(name.replace("_", " ").lower().split())

@@ -15,27 +15,22 @@ dynamic batch, with its stated maximum in the metadata):
   C, h, w)`` (non-zero only at score-map peaks) and ``boxes (frames, 4, h, w)`` as fractions of
   the input size. The detector config travels in the graph's metadata.
 
-Usage: ``python export/export_onnx.py --out engines/onnx [--model CKPT] [--detector CKPT]
-[--max-objects K]``; writes the graphs and ``parity.json`` (``{graph: {"max_abs_err": x,
+:func:`export_all` (``python export/build_engines.py --onnx-only``) writes the graphs and
+``parity.json`` (``{graph: {"max_abs_err": x,
 "mean_abs_err": y}}``, fp32, onnxruntime vs PyTorch on random and real inputs).
 Uses the TorchScript exporter (``dynamo=False``): the dynamo one needs ``onnxscript``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import warnings
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: python export/export_onnx.py
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from crn_live.errors import UserError  # noqa: E402 - after the path set-up above
+from crn_live.data.files import atomic_path
 
 OPSET = 17
 MAX_OBJECTS_KEY = "crn_live.max_objects"
@@ -53,19 +48,18 @@ def _export(module, inputs: tuple, names_in: Sequence[str], names_out: Sequence[
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notices
-        torch.onnx.export(module, inputs, str(partial), dynamo=False, opset_version=OPSET,
-                          input_names=list(names_in), output_names=list(names_out),
-                          dynamic_axes={n: {0: batch_name} for n in (*names_in, *names_out)})
-    graph = onnx.load(str(partial))
-    for key, value in metadata.items():
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(graph, full_check=True)
-    onnx.save(graph, str(partial))
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notices
+            torch.onnx.export(module, inputs, str(partial), dynamo=False, opset_version=OPSET,
+                              input_names=list(names_in), output_names=list(names_out),
+                              dynamic_axes={n: {0: batch_name} for n in (*names_in, *names_out)})
+        graph = onnx.load(str(partial))
+        for key, value in metadata.items():
+            entry = graph.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.checker.check_model(graph, full_check=True)
+        onnx.save(graph, str(partial))
     return path
 
 
@@ -187,9 +181,10 @@ def torch_tensor(array: np.ndarray):
 def _clip_feeds(separator, detector, clip_dir: Path) -> dict:
     """Real inputs from a crn-synth clip: its crops, a window of its mixture's spectrogram with
     its objects' embeddings, its video frames."""
-    from crn_live.data.clips import open_clip, read_frames, spaced_frames
-    from crn_live.evaluate import clip_embeddings
+    from crn_live.data.clips import open_clip
+    from crn_live.data.video import read_frames, spaced_frames
     from crn_live.models import log_magnitude
+    from crn_live.separation import clip_embeddings
     from crn_live.vision.decode import letterbox
 
     clip = open_clip(clip_dir)
@@ -253,32 +248,3 @@ def export_all(out: Path, model: Path | None = None, detector_path: Path | None 
 def _detector_parity_feeds(detector, path: Path, feeds: list[dict]) -> dict:
     images = np.concatenate([f["image"] for f in feeds])
     return detector_parity(detector, path, images)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="export_onnx.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("engines/onnx"), help="output folder")
-    p.add_argument("--model", type=Path, help="separator checkpoint (default: bundled)")
-    p.add_argument("--detector", type=Path, help="detector checkpoint (default: bundled)")
-    p.add_argument("--max-objects", type=int, default=4,
-                   help="most objects the separator graphs are built for (4)")
-    p.add_argument("--clip", type=Path,
-                   help="crn-synth clip folder whose crops, mixture and frames are checked "
-                        "too (real inputs beside random ones)")
-    args = p.parse_args(argv)
-    if args.max_objects < 1:
-        p.error("--max-objects must be >= 1")
-    try:
-        report = export_all(args.out, args.model, args.detector, args.max_objects, args.clip)
-    except UserError as error:
-        print(f"export_onnx.py: error: {error}", file=sys.stderr)
-        return 2
-    for name, r in report.items():
-        print(f"{name:>17}: max abs err {r['max_abs_err']:.2e}, mean {r['mean_abs_err']:.2e} "
-              f"({r['inputs']} inputs)")
-    print(f"wrote {', '.join(sorted(report))} graphs and parity.json to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,150 @@
-"""Benchmarks behind ``crn-bench``; each returns a dict and writes it as JSON."""
+"""``crn-bench``: speed, latency and memory benchmarks, each writing JSON."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
+
+from crn_live.cli.common import entry, positive_float, positive_int
+from crn_live.errors import UserError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="crn-bench", description="Run a benchmark; writes JSON.")
+    sub = p.add_subparsers(dest="bench", required=True)
+    s = sub.add_parser("synth", help="crn-synth generation speed (clips per minute)")
+    s.add_argument("--clips", type=positive_int, default=12)
+    s.add_argument("--seconds", type=positive_float, default=10.0)
+    s.add_argument("--sources", type=positive_int, default=2)
+    s.add_argument("--workers", type=positive_int, default=2)
+    s.add_argument("--json", type=Path, required=True, help="where to write the result")
+    d = sub.add_parser("detector", help="detector frames per second (onnxruntime and torch)")
+    d.add_argument("--model", type=Path, help="detector checkpoint (default: the bundled one)")
+    d.add_argument("--frames", type=positive_int, default=200, help="frames timed (200)")
+    d.add_argument("--threads", type=positive_int, default=2, help="CPU threads (2)")
+    d.add_argument("--video", type=Path, help="time on this video's frames (default: noise "
+                                              "frames of 640x480, a webcam's size)")
+    d.add_argument("--json", type=Path, required=True, help="where to write the result")
+    t = sub.add_parser("step", help="separator step latency per backend and object count")
+    t.add_argument("--model", type=Path, help="separator checkpoint (default: the bundled one)")
+    t.add_argument("--backends", default="torch,onnxruntime,tensorrt,torch-cuda",
+                   help="comma-separated: torch, onnxruntime, tensorrt, torch-cuda (all)")
+    t.add_argument("--objects", default="1,2,3,4", help="object counts (1,2,3,4)")
+    t.add_argument("--hops", type=positive_int, default=200, help="steps timed (200)")
+    t.add_argument("--threads", type=positive_int, default=2, help="CPU threads (2)")
+    t.add_argument("--engines", type=Path, default=Path("engines"),
+                   help="where build_engines.py wrote TensorRT engines (engines/)")
+    t.add_argument("--json", type=Path, required=True, help="where to write the result")
+    v = sub.add_parser("live", help="the live engine per backend and instrument count, and a "
+                                    "paced live run (the default benchmark)")
+    v.add_argument("--backends", default="onnxruntime,torch,tensorrt",
+                   help="comma-separated: onnxruntime, torch, tensorrt (all)")
+    v.add_argument("--instruments", default="1,2,3,4", help="instrument counts (1,2,3,4)")
+    v.add_argument("--seconds", type=positive_float, default=20.0,
+                   help="audio processed per backend and count (20)")
+    v.add_argument("--live-seconds", type=float, default=60.0,
+                   help="length of the paced live run of the demo scene; 0 skips it (60)")
+    v.add_argument("--threads", type=positive_int, help="CPU threads (all cores)")
+    v.add_argument("--engines", type=Path, default=Path("engines"),
+                   help="where build_engines.py wrote TensorRT engines (engines/)")
+    v.add_argument("--json", type=Path, required=True, help="where to write the result")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "live")  # crn-bench --json OUT: the live engine benchmark
+    args = p.parse_args(argv)
+    if args.bench == "detector":
+        return _bench_detector(args)
+    if args.bench == "step":
+        return _bench_step(p, args)
+    if args.bench == "live":
+        return _bench_live(p, args)
+
+    result = bench_synth(clips=args.clips, seconds=args.seconds, sources=args.sources,
+                         workers=args.workers, json_path=args.json)
+    print(f"{result['clips_per_minute']:.1f} clips/min; one hour of {args.sources}-source clips "
+          f"in {result['minutes_per_audio_hour']:.1f} min (target < 15); wrote {args.json}")
+    return 0
+
+
+def _bench_detector(args: argparse.Namespace) -> int:
+
+    if args.video is not None and not args.video.is_file():
+        raise UserError(f"--video {args.video} not found")
+    result = bench_detector(args.model, args.frames, args.threads, args.json, video=args.video)
+    for name, b in result["backends"].items():
+        print(f"{name:>11}: {b['fps']:6.1f} fps end to end (median "
+              f"{b['end_to_end_ms']['median']:.1f} ms, p99 {b['end_to_end_ms']['p99']:.1f} ms; "
+              f"network {b['network_ms']['median']:.1f} ms)")
+    print(f"target >= {result['target_fps']} fps on onnxruntime; wrote {args.json}")
+    return 0
+
+
+def _names(p: argparse.ArgumentParser, text: str, known: tuple, flag: str) -> list[str]:
+    names = [b.strip() for b in text.split(",") if b.strip()]
+    if not names or any(b not in known for b in names):
+        p.error(f"{flag} takes a comma-separated list of {', '.join(known)}")
+    return names
+
+
+def _counts(p: argparse.ArgumentParser, text: str, flag: str) -> list[int]:
+    try:
+        counts = sorted({int(n) for n in text.split(",")})
+    except ValueError:
+        counts = []
+    if not counts or counts[0] < 1 or counts[-1] > 16:
+        p.error(f"{flag} takes comma-separated counts in 1..16, e.g. 1,2,3,4")
+    return counts
+
+
+def _bench_live(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+
+    backends = _names(p, args.backends, ("onnxruntime", "torch", "tensorrt"), "--backends")
+    counts = _counts(p, args.instruments, "--instruments")
+    result = bench_live(backends, counts, args.seconds, args.threads, args.json,
+                        max(args.live_seconds, 0.0), engines=args.engines)
+    print(f"algorithmic latency {result.get('algorithmic_latency_ms')} ms")
+    for r in result["runs"]:
+        print(f"  {r['backend']:>11} {r['instruments']} instruments: hop median "
+              f"{r['hop_ms_median']:6.2f} ms, p99 {r['hop_ms_p99']:6.2f} ms of "
+              f"{r['chunk_ms']:.1f} ms, RTF {r['rtf']:.3f}, peak RSS {r['peak_rss_mb']} MB")
+    for name, why in result["unavailable"].items():
+        print(f"  {name:>11}: not measured: {why}")
+    if "live_run" in result:
+        live = result["live_run"]
+        print(f"  live run: {live['seconds']} s, {live['instruments']} instruments, RTF "
+              f"{live['rtf']}, {live['degradations']} degradations, {live['xruns']} xruns")
+    print(f"wrote {args.json}")
+    return 0
+
+
+def _bench_step(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+
+    backends = _names(p, args.backends, ("torch", "onnxruntime", "tensorrt", "torch-cuda"),
+                      "--backends")
+    objects = _counts(p, args.objects, "--objects")
+    result = bench_step(args.model, backends, objects, args.hops, args.threads, args.json,
+                        args.engines)
+    print(f"separator step ({result['config']}, {result['refine_iterations']} cycles), one hop "
+          f"= {result['hop_ms']:.1f} ms of audio:")
+    for r in result["runs"]:
+        print(f"  {r['backend']:>11} {r['objects']} objects: median {r['hop_ms_median']:6.2f} ms,"
+              f" p99 {r['hop_ms_p99']:6.2f} ms ({100 * r['share_of_hop']:.0f}% of a hop)")
+    for name, why in result["unavailable"].items():
+        print(f"  {name:>11}: not measured: {why}")
+    print(f"wrote {args.json}")
+    return 0
+
+
+
+# ---------------------------------------------------------------------------------------------
+# the benchmarks
 
 
 def machine_info() -> dict:
@@ -58,8 +195,8 @@ def bench_detector(model: Path | None, frames: int, threads: int, json_path: Pat
     import numpy as np
     import torch
 
-    from crn_live.vision.detector import BUNDLED_DETECTOR, OwnDetector, detector_checkpoint
     from crn_live.vision.decode import letterbox
+    from crn_live.vision.detector import BUNDLED_DETECTOR, OwnDetector, detector_checkpoint
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -83,7 +220,7 @@ def bench_detector(model: Path | None, frames: int, threads: int, json_path: Pat
     c = on_torch.config
     result["input_size"] = [c.input_width, c.input_height]
     with tempfile.TemporaryDirectory(prefix="crn-bench-detector-") as tmp:
-        from export.export_onnx import export_detector
+        from crn_live.runtime.onnx_export import export_detector
 
         graph = export_detector(checkpoint.model, Path(tmp) / "detector.onnx")
         on_onnx = OwnDetector.from_onnx(graph, threads=threads)
@@ -238,7 +375,7 @@ def bench_live(backends: list[str], instruments: list[int], seconds: float, thre
                 "rtf": round(float(times.mean() / engine.chunk_ms), 4),
                 "peak_rss_mb": _peak_rss_mb()})
     if live_seconds > 0:
-        from crn_live.live_cli import run_headless
+        from crn_live.cli.live import run_headless
         from crn_live.stream.session import SessionOptions
 
         options = SessionOptions.demo(duration=live_seconds, max_objects=live_instruments,
@@ -253,3 +390,6 @@ def bench_live(backends: list[str], instruments: list[int], seconds: float, thre
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+console = entry("crn-bench", main)

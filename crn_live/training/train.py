@@ -5,7 +5,7 @@ different clips, or a clip's own ensemble), each one window of ``context_frames`
 window the chunked causal model sees live. Their warped STFT magnitudes feed the CRN, the crops
 feed the visual encoder, and the loss is the reference's (weighted L1 on clamped ratio masks for
 the separator and each refinement stage, 0.05 x classifier cross-entropy) plus our causal term on
-the frames a streaming step emits (:mod:`crn_live.losses`).
+the frames a streaming step emits (:mod:`crn_live.training.losses`).
 
 Randomness is a function of ``(seed, rank, step)``, so a resumed run draws the very batches the
 uninterrupted run would have. A run folder holds::
@@ -37,11 +37,16 @@ from crn_live.data.clips import Clip
 from crn_live.data.mixtures import Example, MixtureSampler, MixtureSpec
 from crn_live.dsp.stft import stft
 from crn_live.dsp.warp import LogFrequencyWarp
-from crn_live.losses import LossWeights, crn_loss
-from crn_live.metrics import audible, bss_eval
-from crn_live.run_state import (RunState, append_log, load_run_state, save_run_state,
-                                 warmup_cosine)
 from crn_live.models import CRNSystem, load_checkpoint, log_magnitude, save_checkpoint
+from crn_live.training.losses import LossWeights, crn_loss
+from crn_live.training.metrics import audible, bss_eval
+from crn_live.training.run_state import (
+    RunState,
+    append_log,
+    load_run_state,
+    save_run_state,
+    warmup_cosine,
+)
 
 STATE_FORMAT = "crn-live-train-state"
 WEIGHTS_KEY = "system"  # where last.pt keeps the weights

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from crn_live.cli.common import entry
 from crn_live.errors import UserError
 from crn_live.runtime.base import BACKEND_CHOICES
 
@@ -111,7 +112,7 @@ def _latency(text: str) -> str | float:
 
 
 def _objects(path: Path) -> list:
-    from crn_live.separate_files import read_objects
+    from crn_live.data.video import read_objects
 
     return [(name, tuple(box)) for name, box in read_objects(path, 10 ** 6, 10 ** 6)]
 
@@ -130,7 +131,7 @@ def _open(options):
         raise
 
 
-def live_main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list_devices:
         from crn_live.stream.devices import format_device_list
@@ -140,7 +141,7 @@ def live_main(argv: Sequence[str] | None = None) -> int:
     options = options_from(args)
     if not args.no_gui:
         try:
-            from ui.app import run
+            from crn_live.ui.app import run
         except ImportError as error:
             raise UserError(f"the window needs PySide6 and pyqtgraph ({error}); run with "
                             f"--no-gui, or pip install crn-live with its GUI packages") from None
@@ -207,3 +208,6 @@ def separate_streaming(video: Path | None, audio: Path, out: Path, objects: tupl
                              detector_labels=detector_labels, max_objects=max_objects,
                              paced=False, record=out, objects=objects, trim_delay=True)
     return run_headless(options, quiet=True)
+
+
+console = entry("crn-live", main)

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from crn_live.data.files import write_bytes_atomic
 from crn_live.runtime.base import TensorSpec
 from crn_live.runtime.tensorrt_backend import TRT_DTYPES
 
@@ -48,7 +49,7 @@ def precision_plan(trt_major: int, precision: str) -> dict:
       builder pick fp16 kernels (``builder_fp16_flag``);
     * TensorRT >= 11: every network is strongly typed and the precision flags are gone
       (migration guide: "BuilderFlag.FP16 -> strong typing"), so an fp16 engine needs an fp16
-      graph (``fp16_onnx``: convert it first with :func:`export.fp16.to_fp16`).
+      graph (``fp16_onnx``: convert it first with :func:`crn_live.runtime.fp16.to_fp16`).
 
     ``disable_tf32`` keeps fp32 engines at fp32 accuracy. ``ValueError`` for another precision
     or a TensorRT older than 10 (the runtime needs its name-based API and int64 I/O).
@@ -151,9 +152,7 @@ def io_specs(rows: Sequence[Mapping]) -> tuple[list[dict], list[dict]]:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    partial.replace(path)
+    write_bytes_atomic(path, data)
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -167,7 +166,7 @@ def build_engine(onnx_path: Path, engine_path: Path, *, precision: str, min_batc
     """Build ``engine_path`` from the ONNX graph ``onnx_path`` for batches min..max (optimized
     for ``opt_batch``) at ``precision``, reusing / updating the ``timing_cache`` file.
 
-    With TensorRT >= 11 an fp16 engine needs an fp16 graph (:func:`export.fp16.to_fp16`;
+    With TensorRT >= 11 an fp16 engine needs an fp16 graph (:func:`crn_live.runtime.fp16.to_fp16`;
     ``RuntimeError`` otherwise). Returns ``{"engine", "tensorrt", "precision", "plan",
     "seconds", "bytes", "profile", "io", "inputs", "outputs"}``: ``io`` the engine's own tensor
     types, ``inputs`` / ``outputs`` the tensors callers exchange as ``TensorSpec.to_dict()``

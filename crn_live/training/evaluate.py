@@ -1,7 +1,7 @@
 """Separation quality of a model on clip folders, beside the mixture and the oracle mask.
 
 For every clip (its own ensemble mix, 2 or 3 instruments), at the model rate, with BSS Eval
-(:func:`crn_live.metrics.bss_eval`, sources in slot order):
+(:func:`crn_live.training.metrics.bss_eval`, sources in slot order):
 
 * ``mixture`` - the unprocessed mixture as every source's estimate (the SDRi baseline);
 * ``oracle_irm`` - ideal ratio masks on the model's log bins, limited to [0, 1] and applied
@@ -28,13 +28,13 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from crn_live.data.clips import Clip, ClipError, spaced_frames
-from crn_live.data.frames import FrameSet
+from crn_live.data.clips import Clip, ClipError
 from crn_live.dsp.masking import oracle_log_masks
-from crn_live.metrics import audible, bss_eval
-from crn_live.separation import Separator
+from crn_live.separation import Separator, clip_embeddings
+from crn_live.training.metrics import audible, bss_eval
 from crn_live.vision.average_precision import mean_average_precision
 from crn_live.vision.decode import Detections
+from crn_live.vision.frames import FrameSet
 
 METRICS = ("sdr", "sir", "sar", "sdri")
 #: Mean IoU over the video a track needs with an instrument's boxes to stand for it.
@@ -61,13 +61,6 @@ class ClipScores:
         if self.detection is not None:
             out["detection"] = self.detection
         return out
-
-
-def clip_embeddings(separator: Separator, clip: Clip) -> np.ndarray:
-    """``(slots, embed_dim)``: each slot's mean embedding over crops two per second."""
-    crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps),
-                       separator.config.crop_size)
-    return np.stack([separator.embed(crops[:, k]) for k in range(len(clip.slots))])
 
 
 def match_tracks(clip: Clip, tracks: list) -> tuple[list[int | None], list[float]]:

@@ -35,3 +35,20 @@ def read_audio(path: Path, dtype: str = "float32") -> tuple[np.ndarray, int]:
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         raise UserError(f"cannot read audio {path}: {exc}; use WAV, FLAC or OGG") from None
     return samples, int(rate)
+
+
+def read_mono(path: Path) -> tuple[np.ndarray, int]:
+    """``(frames,)`` float32 mono (channels averaged) and the rate; UserError if unreadable."""
+    samples, rate = read_audio(path)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    return np.ascontiguousarray(samples, np.float32), rate
+
+
+def write_wav_atomic(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """:func:`write_wav` (float32) under a hidden partial name, renamed onto ``path`` when
+    complete: a reader never sees half a file."""
+    from crn_live.data.files import atomic_path
+
+    with atomic_path(path) as partial:
+        write_wav(partial, np.asarray(samples, np.float32), sample_rate)

@@ -29,15 +29,20 @@ import torch.nn.functional as F
 
 from crn_live.config import DetectorConfig, to_dict
 from crn_live.data.clips import Clip
-from crn_live.data.frames import FrameSet, load_frames
-from crn_live.run_state import (RunState, append_log, load_run_state, save_run_state,
-                                 warmup_cosine)
 from crn_live.models import load_checkpoint, save_checkpoint
 from crn_live.models.detector import InstrumentDetector, edge_boxes
-from crn_live.evaluate import evaluate_detection
+from crn_live.training.evaluate import evaluate_detection
+from crn_live.training.run_state import (
+    RunState,
+    append_log,
+    load_run_state,
+    save_run_state,
+    warmup_cosine,
+)
 from crn_live.vision.average_precision import GroundTruth
 from crn_live.vision.decode import PAD_VALUE
 from crn_live.vision.detector import OwnDetector
+from crn_live.vision.frames import FrameSet, load_frames
 
 STATE_FORMAT = "crn-live-detector-train-state"
 WEIGHTS_KEY = "weights"  # where last.pt keeps the weights

@@ -1,0 +1,99 @@
+"""What every command shares: the console wrapper (one line per user error, exit status 2;
+Ctrl+C status 130), argument types, the separator / detector / torch device from options, and
+strict JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from crn_live.errors import UserError
+
+Main = Callable[[Sequence[str] | None], int]
+
+
+def entry(prog: str, main: Main) -> Callable[[], None]:
+    """The console script of ``main``: a :class:`UserError` or an ``OSError`` ends it with one
+    line on stderr and exit status 2, Ctrl+C with status 130."""
+    def run() -> None:
+        try:
+            code = main(None)
+        except UserError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            code = 2
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            code = 130
+        except OSError as exc:  # a path that can't be made or written, a full disk
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"{prog}: error: {exc.strerror or exc}{where}; check the path, its "
+                  "permissions and the free space", file=sys.stderr)
+            code = 2
+        sys.exit(code)
+
+    return run
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def torch_device(text: str) -> str:
+    """``--device`` text -> a torch device name (``auto`` picks CUDA when torch sees one)."""
+    import torch
+
+    if text == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {text}: no CUDA GPU is visible to torch (CPU build or no "
+                        "driver); use --device cpu")
+    if text != "cpu" and not text.startswith("cuda"):
+        raise UserError(f"--device {text}: use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def load_separator(model: Path | None, device: str):
+    """The separator of ``--model`` (default: the bundled one) on ``--device``."""
+    from crn_live.separation import BUNDLED_MODEL, Separator
+
+    if model is None and not BUNDLED_MODEL.is_file():
+        raise UserError(f"the bundled model {BUNDLED_MODEL} is missing (a partial install?): "
+                        "reinstall crn-live, or give --model CKPT from crn-train")
+    return Separator.load(model, torch_device(device))
+
+
+def open_detector(path: Path | None, labels: Path | None, device: str, **decoding):
+    """The detector of ``--detector`` (default: the bundled one) on ``--device``."""
+    from crn_live.vision.detector import open_detector as open_any
+
+    return open_any(path, labels, torch_device(device), **decoding)
+
+
+def json_ready(value):
+    """NaN -> None, recursively (strict JSON)."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as strict JSON (NaN -> null), making the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json_ready(data), indent=1, allow_nan=False) + "\n")

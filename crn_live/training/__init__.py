@@ -1,0 +1,1 @@
+"""Training and evaluation: the separator and detector trainers, losses, run state, metrics."""
