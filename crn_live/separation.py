@@ -14,14 +14,16 @@ Two ways to compute the masks of a whole recording:
 * ``streaming``: :meth:`~crn_live.models.ChunkedCausalCRN.run_offline`, the very windows a live
   engine builds chunk by chunk from silence; no frame sees the future.
 
-No files, Qt or devices here: callers bring arrays.
+No files, Qt or devices here: callers bring arrays. :func:`separate` is the whole API in one
+call (a mixture and a picture of each instrument in, stems out); :class:`Separator` keeps a
+loaded model for many calls.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -194,6 +196,32 @@ class Separator:
             model_mix = mix if rate == self.rate else resample(mix, rate, self.rate)
         masks = self.masks(self.spectrogram(model_mix), embeddings, mode, iterations)
         return self.apply(mix, rate, masks)
+
+
+def separate(mix: np.ndarray, rate: int, instruments: Sequence[np.ndarray],
+             model: str | Path | None = None, mode: str = "offline",
+             device: str = "cpu") -> Separation:
+    """Separate ``mix (samples,)`` at ``rate`` into one stem per instrument plus the residual.
+
+    Args:
+        mix: mono float mixture at any sample rate (the output keeps the full band).
+        rate: its sample rate in Hz.
+        instruments: per instrument, crops of its player ``(n, S, S, 3)`` uint8 RGB with ``S``
+            the model's ``config.crop_size``; their embeddings are averaged over ``n``.
+        model: a separator checkpoint from ``crn-train`` (default: the bundled small model).
+        mode: ``offline`` (windows that see past and future) or ``streaming`` (causal, as live).
+        device: torch device.
+
+    Returns:
+        :class:`Separation` with ``sources (len(instruments), samples)`` and ``residual``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if not len(instruments):
+        raise ValueError("no instrument to separate: give at least one picture")
+    separator = Separator.load(model, device)
+    embeddings = np.stack([separator.embed(np.asarray(crops)) for crops in instruments])
+    return separator.separate(np.asarray(mix, np.float32), rate, embeddings, mode)
 
 
 def clip_embeddings(separator: Separator, clip) -> np.ndarray:
