@@ -2,12 +2,15 @@
 # Installs everything crn-live needs on a fresh Debian/Ubuntu machine (CPU), then the package.
 # System: FluidSynth + the FluidR3 General MIDI SoundFont (corpus), ffmpeg (audio of videos),
 # PortAudio + PulseAudio (real audio devices, a null sink in tests), libsndfile, and the
-# libraries Qt needs offscreen.
+# libraries Qt needs offscreen and on an X display (the xcb platform plugin's libxcb-* set),
+# with Xvfb for tests of the real window.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES="fluidsynth libfluidsynth3 fluid-soundfont-gm libsndfile1 libportaudio2 pulseaudio \
-  libasound2-plugins libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb ffmpeg"
+  libasound2-plugins libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb ffmpeg \
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+  libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libxkbcommon-x11-0"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
+
+from tqdm import tqdm
 
 from crn_live.errors import UserError
 
@@ -97,3 +100,47 @@ def write_json(path: Path, data: dict) -> None:
     """Write ``data`` as strict JSON (NaN -> null), making the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(json_ready(data), indent=1, allow_nan=False) + "\n")
+
+
+#: Seconds between two progress lines when the output is not a terminal (a log file, CI).
+PLAIN_INTERVAL_S = 10.0
+
+
+class PlainProgress(tqdm):
+    """A tqdm bar for logs: plain lines (no carriage returns), at most one every ``interval``
+    seconds whatever calls ``refresh``, plus the first and the last."""
+
+    def __init__(self, *args: Any, interval: float = PLAIN_INTERVAL_S, **kwargs: Any) -> None:
+        self._interval = interval
+        self._last_line = float("-inf")
+        self._closing = False
+        kwargs.setdefault("mininterval", interval)
+        super().__init__(*args, ascii=True, **kwargs)
+
+    def display(self, msg: str | None = None, pos: int | None = None) -> bool:
+        now = time.monotonic()
+        if not self._closing and now - self._last_line < self._interval:
+            return True
+        self._last_line = now
+        line = (msg if msg is not None else self.__str__()).strip()
+        if line:
+            self.fp.write(line + "\n")
+            self.fp.flush()
+        return True
+
+    def close(self) -> None:
+        if not self.disable and not self._closing:
+            self._closing = True
+        super().close()
+
+
+def is_terminal(stream: Any = None) -> bool:
+    """Whether ``stream`` (default stderr, where progress goes) is an interactive terminal."""
+    stream = sys.stderr if stream is None else stream
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def progress_bar(**kwargs: Any) -> tqdm:
+    """A tqdm progress bar on stderr: the usual live bar on a terminal, :class:`PlainProgress`
+    lines otherwise (so logs get a line every few seconds, not hundreds of updates)."""
+    return tqdm(**kwargs) if is_terminal() else PlainProgress(**kwargs)

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import entry, load_separator, open_detector, positive_int, write_json
+from crn_live.cli.common import (
+    entry,
+    load_separator,
+    open_detector,
+    positive_int,
+    progress_bar,
+    write_json,
+)
 from crn_live.errors import UserError
 
 
@@ -44,8 +51,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tqdm import tqdm
-
     from crn_live.data.clips import find_clips
     from crn_live.training.evaluate import evaluate
 
@@ -56,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     separator = load_separator(args.model, args.device)
     detector = open_detector(args.detector, args.detector_labels, args.device) if args.detect \
         else None
-    with tqdm(total=len(clips), unit="clip", desc="crn-eval") as bar:
+    with progress_bar(total=len(clips), unit="clip", desc="crn-eval") as bar:
         report = evaluate(separator, clips, args.streaming, progress=lambda _c: bar.update(),
                           detector=detector)
     report["data"] = [str(d) for d in args.data]
@@ -74,8 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _eval_detector(args: argparse.Namespace, clips: list) -> int:
-    from tqdm import tqdm
-
     from crn_live.training.evaluate import evaluate_detection
     from crn_live.vision.frames import load_frames
 
@@ -84,10 +87,10 @@ def _eval_detector(args: argparse.Namespace, clips: list) -> int:
                         "detector give the detector as --model")
     detector = open_detector(args.model, args.detector_labels, args.device, threshold=0.01,
                          max_detections=100)
-    with tqdm(total=len(clips), unit="clip", desc="reading frames") as bar:
+    with progress_bar(total=len(clips), unit="clip", desc="reading frames") as bar:
         frames = load_frames(clips, args.frames_per_clip, detector.classes, seed=0,
                              progress=lambda done, _total: bar.update(done - bar.n))
-    with tqdm(total=len(frames.images), unit="frame", desc="crn-eval detector") as bar:
+    with progress_bar(total=len(frames.images), unit="frame", desc="crn-eval detector") as bar:
         report = evaluate_detection(detector, frames,
                                     progress=lambda done, _total: bar.update(done - bar.n))
     report.update({"data": [str(d) for d in args.data], "clips": len(clips),

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import entry
+from crn_live.cli.common import PLAIN_INTERVAL_S, entry, is_terminal
 from crn_live.errors import UserError
 from crn_live.runtime.base import BACKEND_CHOICES
 
@@ -162,23 +163,24 @@ def run_headless(options, json_path: Path | None = None, quiet: bool = False) ->
               f"{session.engine.algorithmic_latency_ms:.1f} ms"
               + (f", recording to {options.record}" if options.record else ""), file=sys.stderr)
     interrupted = False
+    terminal = is_terminal()
+    last_line = float("-inf")
     try:
         session.start()
         while not session.wait(1.0):
-            if not quiet:
-                s = session.status()
-                names = ", ".join(f"{t.class_name} #{t.track_id}"
-                                  for t in session.vision.snapshot.tracks) or "no instrument yet"
-                print(f"\r{s.seconds:7.1f} s  {names}  hop {s.hop_ms_median:.1f} ms  RTF "
-                      f"{s.rtf:.2f}  degradations {s.degradations}  xruns {s.xruns}   ",
-                      end="", file=sys.stderr, flush=True)
+            if quiet or not (terminal or time.monotonic() - last_line >= PLAIN_INTERVAL_S):
+                continue
+            last_line = time.monotonic()
+            # a terminal gets one line rewritten each second; a log a plain line now and then
+            print(("\r" if terminal else "") + _status_line(session),
+                  end="   " if terminal else "\n", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         session.stop()
         stats = session.stats()
         session.close()  # finishes the recording: valid files up to the last block
-    if not quiet:
+    if not quiet and terminal:
         print(file=sys.stderr)
     if session.error is not None:
         raise UserError(f"the live engine stopped: {type(session.error).__name__}: "
@@ -193,6 +195,15 @@ def run_headless(options, json_path: Path | None = None, quiet: bool = False) ->
               f"{stats['degradations']} degradations, {stats['xruns']} xruns"
               + (f"; recorded in {options.record}" if options.record else ""))
     return stats
+
+
+def _status_line(session) -> str:
+    """One line of a running session: time, instruments, hop time, RTF, degradations, xruns."""
+    s = session.status()
+    names = ", ".join(f"{t.class_name} #{t.track_id}"
+                      for t in session.vision.snapshot.tracks) or "no instrument yet"
+    return (f"{s.seconds:7.1f} s  {names}  hop {s.hop_ms_median:.1f} ms  RTF {s.rtf:.2f}  "
+            f"degradations {s.degradations}  xruns {s.xruns}")
 
 
 def separate_streaming(video: Path | None, audio: Path, out: Path, objects: tuple = (),

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from crn_live.cli.common import entry, load_separator, open_detector
+from crn_live.cli.common import entry, load_separator, open_detector, progress_bar
 from crn_live.data.audio_io import read_audio, read_mono, write_wav, write_wav_atomic
 from crn_live.data.clips import open_clip
 from crn_live.data.files import write_text_atomic
@@ -78,41 +78,42 @@ def load_input(path: Path, crop_size: int, audio: Path | None = None,
         if objects is not None:
             raise UserError(f"{path} is a clip folder; --objects is for video files")
         open_clip(path)
-        job = _detected_job(path / "video.mp4", path / "mix.wav", crop_size, detector, None,
-                            progress)
+        found = _detected_objects(path / "video.mp4", crop_size, detector, None, progress)
     elif path.is_dir():
-        job = _clip_job(path, crop_size, objects)
+        found = _clip_objects(path, crop_size, objects)
     elif path.suffix.lower() in VIDEO_SUFFIXES and detector is not None:
-        job = _detected_job(path, None, crop_size, detector, objects, progress)
+        found = _detected_objects(path, crop_size, detector, objects, progress)
     elif path.suffix.lower() in VIDEO_SUFFIXES:
-        job = _video_job(path, crop_size, objects)
+        found = _video_objects(path, crop_size, objects)
     else:
         raise UserError(f"{path} is neither a clip folder nor a video ({', '.join(VIDEO_SUFFIXES)})"
                         f"; give a crn-synth clip folder or a video file")
-    if audio is not None:
-        mix, rate = read_mono(audio)
-        job = dataclasses.replace(job, mix=mix, rate=rate)
-    if not job.objects:
+    if not found:
         raise UserError(f"no instrument found in {path}: draw them yourself with --objects "
                         f"FILE.json, or try another --detector")
-    if len(job.mix) == 0:
-        raise UserError(f"the audio of {path} is empty")
-    return job
+    # the sound: --audio, else the clip's mix.wav, else the video's audio track (read only then)
+    sound = audio if audio is not None else (path / "mix.wav" if path.is_dir() else None)
+    mix, rate = read_mono(sound) if sound is not None else video_audio(path)
+    if len(mix) == 0:
+        raise UserError(f"the audio of {sound or path} is empty")
+    return SeparationJob(path, mix, rate, found)
 
 
-def _clip_job(folder: Path, crop_size: int, objects: Path | None) -> SeparationJob:
+def _clip_objects(folder: Path, crop_size: int,
+                  objects: Path | None) -> tuple[InputObject, ...]:
+    """The clip's own objects (slots and boxes of ``meta.json``)."""
     clip = open_clip(folder)
     if objects is not None:
         raise UserError(f"{folder} is a clip folder with its own objects; --objects is for "
                         f"video files")
     crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps), crop_size)
-    mix, rate = read_mono(folder / "mix.wav")
-    found = tuple(InputObject(s.class_name, crops[:, k], {"slot": s.name, "boxes": "meta.json"})
-                  for k, s in enumerate(clip.slots))
-    return SeparationJob(folder, mix, rate, found)
+    return tuple(InputObject(s.class_name, crops[:, k], {"slot": s.name, "boxes": "meta.json"})
+                 for k, s in enumerate(clip.slots))
 
 
-def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJob:
+def _video_objects(video: Path, crop_size: int,
+                   objects: Path | None) -> tuple[InputObject, ...]:
+    """The objects of an objects file, cropped from the video at spaced frames."""
     info = video_info(video)
     if objects is None:
         raise UserError(f"{video} comes without objects: detect them (--detect) or give "
@@ -120,17 +121,14 @@ def _video_job(video: Path, crop_size: int, objects: Path | None) -> SeparationJ
     specs = read_objects(objects, info.width, info.height)
     indices = spaced_frames(info.n_frames, info.fps).tolist()
     frames = read_frames(video, indices)
-    found = tuple(
+    return tuple(
         InputObject(name, np.stack([crop_box(frames[i], np.asarray(box), crop_size)
                                     for i in indices]), {"box": box})
         for name, box in specs)
-    mix, rate = video_audio(video)
-    return SeparationJob(video, mix, rate, found)
 
 
-def _detected_job(video: Path, audio_file: Path | None, crop_size: int, detector,
-                  objects: Path | None,
-                  progress: Callable[[int, int], None] | None) -> SeparationJob:
+def _detected_objects(video: Path, crop_size: int, detector, objects: Path | None,
+                      progress: Callable[[int, int], None] | None) -> tuple[InputObject, ...]:
     """Instruments detected and tracked through ``video``; ``objects`` become manual regions."""
     from crn_live.vision.video import track_video
 
@@ -139,13 +137,11 @@ def _detected_job(video: Path, audio_file: Path | None, crop_size: int, detector
         info = video_info(video)
         manual = read_objects(objects, info.width, info.height)
     scan = track_video(video, detector, crop_size, manual=manual, progress=progress)
-    found = tuple(InputObject(t.class_name, t.crops,
-                              {"track_id": t.track_id, "score": round(t.score, 3),
-                               "box": t.median_box(), "frames_seen": len(t.boxes),
-                               "source": "manual" if t.manual else "detected"})
-                  for t in scan.tracks)
-    mix, rate = read_mono(audio_file) if audio_file is not None else video_audio(video)
-    return SeparationJob(video, mix, rate, found)
+    return tuple(InputObject(t.class_name, t.crops,
+                             {"track_id": t.track_id, "score": round(t.score, 3),
+                              "box": t.median_box(), "frames_seen": len(t.boxes),
+                              "source": "manual" if t.manual else "detected"})
+                 for t in scan.tracks)
 
 
 def write_outputs(job: SeparationJob, separator: Separator, out: Path, mode: str = "offline",
@@ -179,8 +175,6 @@ def write_outputs(job: SeparationJob, separator: Separator, out: Path, mode: str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tqdm import tqdm
-
 
     p = argparse.ArgumentParser(
         prog="crn-separate",
@@ -219,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     detector = None
     if args.detect or plain_video or args.detector is not None:
         detector = open_detector(args.detector, args.detector_labels, args.device)
-    with tqdm(total=1, unit="frame", desc="detecting", disable=detector is None) as bar:
+    with progress_bar(total=1, unit="frame", desc="detecting", disable=detector is None) as bar:
         def scanned(done: int, total: int) -> None:
             bar.total, bar.n = total, done
             bar.refresh()
@@ -230,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{detector.describe()}: " + ", ".join(
             f"{o.class_name} #{o.origin['track_id']} ({o.origin['source']})"
             for o in job.objects))
-    with tqdm(total=1, unit="step", desc="crn-separate") as bar:
+    with progress_bar(total=1, unit="step", desc="crn-separate") as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.n = done

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import entry, positive_float, positive_int
+from crn_live.cli.common import entry, positive_float, positive_int, progress_bar
 from crn_live.errors import UserError
 
 
@@ -66,8 +66,6 @@ def synth_request(args: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tqdm import tqdm
-
     from crn_live.data.synth import prepare, run
 
     args = parser().parse_args(argv)
@@ -77,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(apt-get install fluid-soundfont-gm for the default)", file=sys.stderr)
     prepared = prepare(request, resume=args.resume)
     started = time.perf_counter()
-    with tqdm(total=len(prepared.todo), unit="clip", desc="crn-synth") as bar:
+    with progress_bar(total=len(prepared.todo), unit="clip", desc="crn-synth") as bar:
         try:
             written = run(prepared, workers=args.workers, on_clip=lambda _path: bar.update())
         except KeyboardInterrupt:

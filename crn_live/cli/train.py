@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import entry, positive_float, positive_int, torch_device
+from crn_live.cli.common import entry, positive_float, positive_int, progress_bar, torch_device
 from crn_live.errors import UserError
 
 
@@ -111,8 +111,6 @@ def _training_clips(args: argparse.Namespace) -> tuple[list, list]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tqdm import tqdm
-
     from crn_live.training.train import Run, TrainConfig, setup_distributed, train
 
     args = parser().parse_args(argv)
@@ -138,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crn-train: {len(clips)} training clips, {len(val)} validation clips, "
               f"{args.size} model on {device}" + (f", {world} processes" if world > 1 else ""),
               file=sys.stderr)
-    bar = tqdm(total=args.steps, unit="step", desc="crn-train", disable=rank != 0)
+    bar = progress_bar(total=args.steps, unit="step", desc="crn-train", disable=rank != 0)
     shown: dict = {}
 
     def progress(step: int, info: dict) -> None:
@@ -172,8 +170,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train_detector(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from crn_live.data.clips import find_clips
     from crn_live.training.train_detector import DetectorRun, DetectorTrainConfig, train_detector
 
@@ -199,8 +195,8 @@ def _train_detector(args: argparse.Namespace) -> int:
                       data_names=tuple(str(p) for p in args.data), init=args.init)
     print(f"crn-train: detector on {len(clips)} training clips x {config.frames_per_clip} "
           f"frames, {len(val)} validation clips, on {device}", file=sys.stderr)
-    loading = tqdm(total=len(clips), unit="clip", desc="reading frames")
-    bar = tqdm(total=config.steps, unit="step", desc="crn-train detector", delay=0.1)
+    loading = progress_bar(total=len(clips), unit="clip", desc="reading frames")
+    bar = progress_bar(total=config.steps, unit="step", desc="crn-train detector", delay=0.1)
     shown: dict = {}
 
     def progress(step: int, info: dict) -> None:

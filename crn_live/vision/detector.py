@@ -50,6 +50,11 @@ class OwnDetector:
     def classes(self) -> tuple[str, ...]:
         return self.config.classes
 
+    def network(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network alone (no letterbox, no decoding): ``images (B, 3, H, W)`` float32 RGB in
+        ``[0, 1]`` -> ``scores (B, C, h, w)``, ``boxes (B, 4, h, w)``."""
+        return self._run(images)
+
     @classmethod
     def load(cls, path: Path | None = None, device: str = "cpu", **decoding) -> "OwnDetector":
         """A detector checkpoint (kind ``detector``; default: the bundled one) on torch."""
@@ -127,7 +132,7 @@ class OwnDetector:
             return []
         c = self.config
         fitted = [letterbox(_checked(f), c.input_width, c.input_height) for f in frames_bgr]
-        scores, boxes = self._run(np.stack([image for image, _ in fitted]))
+        scores, boxes = self.network(np.stack([image for image, _ in fitted]))
         input_size = np.array([c.input_width, c.input_height] * 2, np.float32)[:, None, None]
         found = []
         for frame, (_, box), s, b in zip(frames_bgr, fitted, scores, boxes):
