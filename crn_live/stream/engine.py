@@ -34,6 +34,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from crn_live.config import ModelConfig
+from crn_live.dsp.levels import rms_db
 from crn_live.dsp.streaming import StreamingIstft, StreamingStft
 from crn_live.dsp.warp import interpolation_taps, log_bin_frequencies, log_bin_index
 from crn_live.runtime.base import Backend
@@ -87,6 +88,10 @@ class ChunkOutput:
     display); ``level``: the degradation level used; ``step_ms`` the network time;
     ``process_ms`` the whole chunk's; ``skipped``: the network did not run (silence, no objects
     or dry); ``index``: chunks processed before this one.
+
+    Every array is this chunk's own (the four signals are rows of one new array, the spectra
+    another): a later :meth:`SeparationEngine.process` never writes into them, so a caller may
+    keep them.
     """
 
     index: int
@@ -140,6 +145,7 @@ class SeparationEngine:
         self._window = np.zeros((config.log_bins, 2 * context), np.float32)  # double buffer
         self._filled = 0
         self._frames = np.zeros((self.chunk, d.n_bins), np.complex64)
+        self._allocate_scratch()
         self._slots: list[SourceObject | None] = [None] * self.max_objects
         self._freed_at = [-1] * self.max_objects
         self.mixer = Mixer(settings.rate, settings.ramp_ms)
@@ -151,6 +157,20 @@ class SeparationEngine:
         self._late = 0
         self._comfortable = 0
         self.backlog = 0
+
+    def _allocate_scratch(self) -> None:
+        """The per-chunk working arrays, allocated once: :meth:`process` writes into them."""
+        bins, log_bins, slots = self.stft_config.n_bins, self.config.log_bins, self.max_objects
+        self._frame_mag = np.zeros(bins, np.float32)  # |frame| of one hop
+        self._column = np.zeros(log_bins, np.float32)  # that frame on the log bins
+        self._column_tap = np.zeros(log_bins, np.float32)
+        self._mags = np.zeros((log_bins, self.chunk), np.float32)  # the chunk's columns
+        self._embeddings = np.zeros((slots, self.config.embed_dim), np.float32)
+        self._masks = np.zeros((slots, log_bins, self.chunk), np.float32)
+        self._full_masks = np.zeros((self.chunk, slots, bins), np.float32)  # on device bins
+        self._full_tap = np.zeros((self.chunk, slots, bins), np.float32)
+        self._spectrum = np.zeros((slots + 1, bins), np.complex64)  # masked frames + mixture
+        self._claimed = np.zeros((log_bins, self.chunk), np.float32)
 
     # ------------------------------------------------------------------ facts
     @property
@@ -191,61 +211,26 @@ class SeparationEngine:
 
     # ------------------------------------------------------------------ processing
     def process(self, block: np.ndarray) -> ChunkOutput:
-        """One chunk: ``block (chunk_samples,)`` float32 mono at the device rate."""
+        """One chunk: ``block (chunk_samples,)`` float32 mono at the device rate.
+
+        Works in scratch arrays allocated once; the arrays of the returned
+        :class:`ChunkOutput` are the chunk's own (a later call never writes into them).
+        """
         started = time.perf_counter()
         block = np.asarray(block, np.float32)
         if block.shape != (self.chunk_samples,):
             raise ValueError(f"block must have {self.chunk_samples} samples, got {block.shape}")
-        context = self.config.context_frames
-        mags = np.empty((self.config.log_bins, self.chunk), np.float32)
-        for f in range(self.chunk):
-            frame = self._analysis.push(block[None, f * self.hop:(f + 1) * self.hop])[0]
-            self._frames[f] = frame
-            mags[:, f] = _apply_taps(self._warp_taps, np.abs(frame))
-            position = self._filled % context
-            self._window[:, position] = mags[:, f]
-            self._window[:, position + context] = mags[:, f]
-            self._filled += 1
-        start = self._filled % context
-        window = self._window[:, start:start + context]  # oldest .. newest frame
-
+        window = self._analyse(block)
         level = LEVELS[self.level] if self.settings.adaptive else LEVELS[0]
         active = [k for k, held in enumerate(self._slots) if held is not None]
-        rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
-        silent = 20 * np.log10(max(rms, 1e-12)) < self.settings.silence_dbfs
-        masks = np.zeros((self.max_objects, self.config.log_bins, self.chunk), np.float32)
-        skipped = not active or silent or level == "dry"
-        step_ms = 0.0
-        if not skipped:
-            cycles = self._cycles(level)
-            embeddings = np.stack([self._slots[k].embedding for k in active]).astype(np.float32)
-            feeds = step_feeds(np.broadcast_to(window, (len(active), 1) + window.shape),
-                               embeddings)
-            t0 = time.perf_counter()
-            out = self.steps[cycles].run(feeds)["masks"]
-            step_ms = 1000.0 * (time.perf_counter() - t0)
-            masks[active] = out[:, 0]
-
-        n = self.chunk_samples
-        sources = np.empty((self.max_objects, n), np.float32)
-        mix = np.empty(n, np.float32)
-        spectrum = np.empty((self.max_objects + 1, self.stft_config.n_bins), np.complex64)
-        full = _apply_taps(self._unwarp_taps, masks.transpose(2, 0, 1))  # (chunk, slots, bins)
-        for f in range(self.chunk):
-            np.multiply(full[f], self._frames[f], out=spectrum[:-1])
-            spectrum[-1] = self._frames[f]
-            hop = self._synthesis.push(spectrum)
-            sources[:, f * self.hop:(f + 1) * self.hop] = hop[:-1]
-            mix[f * self.hop:(f + 1) * self.hop] = hop[-1]
+        skipped = not active or level == "dry" \
+            or rms_db(block) < self.settings.silence_dbfs
+        step_ms = 0.0 if skipped else self._run_network(window, active, level)
+        if skipped:
+            self._masks.fill(0.0)
         slots = self.slots
-        # an empty slot still rings out the tail of the track that left it: that tail goes
-        # to the residual, so sources + residual stay the mixture exactly
-        sources[[k for k, track in enumerate(slots) if not track]] = 0.0
-        residual = mix - sources.sum(axis=0)
-        played = mix.copy() if level == "dry" else self.mixer.mix(sources, residual, slots)
-        claimed = masks.sum(axis=0)
-        spectra = np.concatenate([masks * mags, mags[None],
-                                  (np.clip(1.0 - claimed, 0.0, 1.0) * mags)[None]])
+        sources, mix, residual, played = self._synthesise(slots, level)
+        spectra = self._spectra()
         process_ms = 1000.0 * (time.perf_counter() - started)
         output = ChunkOutput(self.chunks, sources, residual, mix, played, slots,
                              tuple(o.label if o else "" for o in self._slots), spectra, level,
@@ -255,6 +240,80 @@ class SeparationEngine:
         if self.settings.adaptive:
             self._adapt(process_ms)
         return output
+
+    def _analyse(self, block: np.ndarray) -> np.ndarray:
+        """The chunk's hops through the streaming STFT: frames into ``_frames (chunk, n_bins)``,
+        their magnitudes on the model's log bins into ``_mags (log_bins, chunk)`` and the
+        context window; returns the window ``(log_bins, context_frames)`` (a view), oldest
+        frame first."""
+        context = self.config.context_frames
+        for f in range(self.chunk):
+            frame = self._analysis.push(block[None, f * self.hop:(f + 1) * self.hop])[0]
+            self._frames[f] = frame
+            column = _apply_taps_into(self._warp_taps, np.abs(frame, out=self._frame_mag),
+                                      self._column, self._column_tap)
+            self._mags[:, f] = column
+            position = self._filled % context
+            self._window[:, position] = column
+            self._window[:, position + context] = column
+            self._filled += 1
+        start = self._filled % context
+        return self._window[:, start:start + context]
+
+    def _run_network(self, window: np.ndarray, active: list[int], level: str) -> float:
+        """The step graph of ``level`` for the ``active`` slots on ``window (log_bins,
+        context_frames)``: masks into ``_masks (max_objects, log_bins, chunk)`` (zero for the
+        other slots); returns the network's time in ms."""
+        embeddings = self._embeddings[:len(active)]
+        for row, k in enumerate(active):
+            embeddings[row] = self._slots[k].embedding
+        feeds = step_feeds(np.broadcast_to(window, (len(active), 1) + window.shape), embeddings)
+        t0 = time.perf_counter()
+        out = self.steps[self._cycles(level)].run(feeds)["masks"]
+        step_ms = 1000.0 * (time.perf_counter() - t0)
+        self._masks.fill(0.0)
+        self._masks[active] = out[:, 0]
+        return step_ms
+
+    def _synthesise(self, slots: tuple[int, ...],
+                    level: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``_masks`` unwarped onto the device bins, times the chunk's frames, through the
+        weighted overlap-add; then the residual and the mixer. Returns ``sources (max_objects,
+        chunk_samples)``, ``mix``, ``residual`` and ``played`` ``(chunk_samples,)``: rows of one
+        new array."""
+        k, hop = self.max_objects, self.hop
+        signals = np.empty((k + 3, self.chunk_samples), np.float32)
+        full = _apply_taps_into(self._unwarp_taps, self._masks.transpose(2, 0, 1),
+                                self._full_masks, self._full_tap)  # (chunk, slots, bins)
+        for f in range(self.chunk):
+            np.multiply(full[f], self._frames[f], out=self._spectrum[:-1])
+            self._spectrum[-1] = self._frames[f]
+            self._synthesis.push(self._spectrum, out=signals[:k + 1, f * hop:(f + 1) * hop])
+        sources, mix, residual, played = signals[:k], signals[k], signals[k + 1], signals[k + 2]
+        # an empty slot still rings out the tail of the track that left it: that tail goes
+        # to the residual, so sources + residual stay the mixture exactly
+        for slot, track in enumerate(slots):
+            if not track:
+                sources[slot] = 0.0
+        np.subtract(mix, np.sum(sources, axis=0, out=residual), out=residual)
+        if level == "dry":
+            played[:] = mix
+        else:
+            self.mixer.mix(sources, residual, slots, out=played)
+        return sources, mix, residual, played
+
+    def _spectra(self) -> np.ndarray:
+        """A new ``(max_objects + 2, log_bins, chunk)`` array for display: each slot's masked
+        mixture magnitude, the mixture's, and the part no mask claimed (the residual's)."""
+        k = self.max_objects
+        spectra = np.empty((k + 2,) + self._mags.shape, np.float32)
+        np.multiply(self._masks, self._mags, out=spectra[:k])
+        spectra[k] = self._mags
+        unclaimed = np.subtract(1.0, np.sum(self._masks, axis=0, out=self._claimed),
+                                out=self._claimed)
+        np.clip(unclaimed, 0.0, 1.0, out=unclaimed)
+        np.multiply(unclaimed, self._mags, out=spectra[k + 1])
+        return spectra
 
     def _cycles(self, level: str) -> int:
         full = self.config.refine_iterations
@@ -289,8 +348,16 @@ class SeparationEngine:
                 "algorithmic_latency_ms": round(self.algorithmic_latency_ms, 2)}
 
 
-def _apply_taps(taps, x: np.ndarray) -> np.ndarray:
-    """Interpolation along ``x``'s last axis with :func:`~crn_live.dsp.warp.interpolation_taps`
-    taps."""
+def _apply_taps_into(taps: tuple[np.ndarray, ...], x: np.ndarray, out: np.ndarray,
+                     scratch: np.ndarray) -> np.ndarray:
+    """``x[..., low] * w_low + x[..., high] * w_high``: interpolation along ``x``'s last axis
+    with :func:`~crn_live.dsp.warp.interpolation_taps` taps, written into ``out`` (shape
+    ``x.shape[:-1] + (len(low),)``) with ``scratch`` (same shape) for the second tap; returns
+    ``out``. Allocates nothing."""
     low, high, w_low, w_high = taps
-    return x[..., low] * w_low + x[..., high] * w_high
+    np.take(x, low, axis=-1, out=out, mode="clip")
+    out *= w_low
+    np.take(x, high, axis=-1, out=scratch, mode="clip")
+    scratch *= w_high
+    out += scratch
+    return out

@@ -29,6 +29,7 @@ class Mixer:
         self.mute: dict = {}
         self.gain: dict = {}
         self._current: dict = {}  # gain actually applied at the end of the last block
+        self._ramp_cache = np.zeros(0, np.float32)
 
     # --- control (any thread) -----------------------------------------------------------------
     def set_solo(self, key, on: bool) -> None:
@@ -58,12 +59,18 @@ class Mixer:
         return self.gain.get(key, 1.0)
 
     # --- audio side ---------------------------------------------------------------------------
-    def mix(self, sources: np.ndarray, residual: np.ndarray, keys) -> np.ndarray:
-        """``sum_k g_k(t) sources[k] + g_r(t) residual``; ramps toward the targets."""
+    def mix(self, sources: np.ndarray, residual: np.ndarray, keys,
+            out: np.ndarray | None = None) -> np.ndarray:
+        """``sum_k g_k(t) sources[k] + g_r(t) residual`` for ``sources (slots, n)`` and
+        ``residual (n,)``; ramps toward the targets. Written into ``out (n,)`` float32 when
+        given (else a new array), which is returned."""
         n = residual.shape[-1]
         present = [k for k in keys if k] + [RESIDUAL]
-        out = np.zeros(n, np.float32)
-        ramp = np.minimum(np.arange(1, n + 1, dtype=np.float32) / self.ramp_samples, 1.0)
+        if out is None:
+            out = np.zeros(n, np.float32)
+        else:
+            out.fill(0.0)
+        ramp = self._ramp(n)
         for key, signal in [*((k, s) for k, s in zip(keys, sources) if k),
                             (RESIDUAL, residual)]:
             goal = self.target(key, present)
@@ -77,6 +84,13 @@ class Mixer:
                 goal = goal if n >= self.ramp_samples else start + (goal - start) * ramp[-1]
             self._current[key] = float(goal)
         return out
+
+    def _ramp(self, n: int) -> np.ndarray:
+        """``(n,)`` float32: ``min((i + 1) / ramp_samples, 1)``, computed once per length."""
+        if len(self._ramp_cache) != n:
+            self._ramp_cache = np.minimum(np.arange(1, n + 1, dtype=np.float32)
+                                          / self.ramp_samples, 1.0)
+        return self._ramp_cache
 
     def gains(self) -> dict:
         """Gains applied at the end of the last block, per strip."""

@@ -25,9 +25,11 @@ from typing import Sequence
 
 import numpy as np
 
+from crn_live.dsp.levels import rms_db
 from crn_live.errors import UserError
 from crn_live.stream.engine import LEVELS, EngineSettings, SeparationEngine
-from crn_live.stream.mixer import RESIDUAL
+from crn_live.stream.mixer import RESIDUAL, Mixer
+from crn_live.stream.sources.base import RingAudioSource
 from crn_live.stream.vision import TrackInfo, Vision, VisionSnapshot
 
 #: The bundled demo scene: a short crn-synth clip (video + mixture) shipped in the package.
@@ -130,14 +132,14 @@ def _is_file_spec(spec) -> bool:
         and (Path(spec).suffix.lower() != "" or Path(spec).exists())
 
 
-def _db(x: np.ndarray) -> float:
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-    return 20.0 * np.log10(max(rms, 1e-10))
-
-
 class LiveSession:
     """Opens models, backends and devices (one-line :class:`UserError` when one is missing),
-    then :meth:`start` / :meth:`stop`."""
+    then :meth:`start` / :meth:`stop`. What the app uses of it is
+    :class:`~crn_live.stream.protocol.SessionProtocol`."""
+
+    options: SessionOptions
+    mixer: Mixer
+    error: BaseException | None
 
     def __init__(self, options: SessionOptions) -> None:
         from crn_live.runtime.graphs import DETECTOR, VISUAL, step_graph, step_levels
@@ -153,7 +155,7 @@ class LiveSession:
             self.output = None
             self.notes: list[str] = []
             if o.output is not None:
-                from crn_live.stream.sources import OutputSink
+                from crn_live.stream.sources.output import OutputSink
 
                 try:
                     self.output = OutputSink(None if o.output == "default" else o.output, rate,
@@ -204,8 +206,9 @@ class LiveSession:
 
     # ------------------------------------------------------------------ opening
     @staticmethod
-    def _open_audio(o: SessionOptions):
-        from crn_live.stream.sources import FileAudioSource, MicSource
+    def _open_audio(o: SessionOptions) -> RingAudioSource:
+        from crn_live.stream.sources.file import FileAudioSource
+        from crn_live.stream.sources.mic import MicSource
 
         if o.mic is None:
             raise UserError("no audio input: give --mic default|DEVICE|FILE")
@@ -254,7 +257,7 @@ class LiveSession:
             self.video_file = VideoFileFrames(o.camera)
             self._closers.append(self.video_file)
             return
-        from crn_live.stream.sources import CameraSource
+        from crn_live.stream.sources.camera import CameraSource
 
         self.camera = CameraSource(int(o.camera))
         self._closers.append(self.camera)
@@ -297,7 +300,7 @@ class LiveSession:
             skip, limit = 0, None
             if self.options.trim_delay:  # aligned with the input file, and as long
                 skip = self.engine.stft_config.latency_samples
-                limit = len(getattr(self.audio, "samples", ())) or None
+                limit = self.audio.total_frames
             self._recorder = Recorder(Path(folder), self.rate, skip, limit)
             self._recorder.write_stats(self.stats())
 
@@ -336,7 +339,7 @@ class LiveSession:
         if self.vision_thread is not None:
             self.vision_thread.stop()
         for part in (self.camera, self.audio, self.output):
-            if part is not None and hasattr(part, "stop"):
+            if part is not None:
                 part.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -371,15 +374,14 @@ class LiveSession:
             while not self._stop.is_set():
                 if self.audio.available >= len(block):
                     self.audio.read_into(block)
-                elif getattr(self.audio, "finished", False) and not self.audio.available \
-                        and flushed < tail:
+                elif self.audio.finished and not self.audio.available and flushed < tail:
                     block[:] = 0.0  # flush the synthesis with silence after the file ends
                     flushed += len(block)
-                elif getattr(self.audio, "finished", False) and flushed >= tail:
+                elif self.audio.finished and flushed >= tail:
                     break
                 else:
                     got = self.audio.available
-                    if got and getattr(self.audio, "finished", False):
+                    if got and self.audio.finished:
                         block[:] = 0.0
                         self.audio.read_into(block[:got])
                     else:
@@ -436,12 +438,12 @@ class LiveSession:
     def _ui_frame(self, out, time_s: float) -> UiFrame:
         gains = self.mixer.gains()
         db = 20.0 * np.log10(np.maximum(out.spectra, 1e-5)).astype(np.float32)
-        strips = [StripFrame("mix", "Mixture", db[-2], _db(out.mix), 1.0)]
+        strips = [StripFrame("mix", "Mixture", db[-2], rms_db(out.mix), 1.0)]
         for slot, (track_id, label) in enumerate(zip(out.slots, out.labels)):
             if track_id:
-                strips.append(StripFrame(track_id, label, db[slot], _db(out.sources[slot]),
+                strips.append(StripFrame(track_id, label, db[slot], rms_db(out.sources[slot]),
                                          gains.get(track_id, 1.0)))
-        strips.append(StripFrame(RESIDUAL, "Residual", db[-1], _db(out.residual),
+        strips.append(StripFrame(RESIDUAL, "Residual", db[-1], rms_db(out.residual),
                                  gains.get(RESIDUAL, 1.0)))
         return UiFrame(out.index, time_s, tuple(strips))
 
@@ -461,7 +463,7 @@ class LiveSession:
         return VideoFrame(snapshot.image, snapshot.time_s, list(snapshot.tracks))
 
     def xruns(self) -> dict:
-        out = {"input": int(getattr(self.audio, "xruns", 0))}
+        out = {"input": int(self.audio.xruns)}
         if self.output is not None:
             out["output"] = int(self.output.xruns)
         return out
@@ -485,7 +487,7 @@ class LiveSession:
                 "level": LEVELS[engine.level],
                 "chunks_per_level": dict(zip(LEVELS, engine.level_chunks)),
                 "xruns": sum(xruns.values()), "xruns_by_side": xruns,
-                "dropped_input_frames": int(getattr(self.audio, "dropped_frames", 0)),
+                "dropped_input_frames": int(self.audio.dropped_frames),
                 "chunks": engine.chunks,
                 "seconds": round(engine.chunks * engine.chunk_samples / self.rate, 3),
                 "detection_rounds": self.vision.rounds,

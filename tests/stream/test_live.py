@@ -45,6 +45,7 @@ def _tracks(folder: Path) -> dict[str, np.ndarray]:
     return found
 
 
+@pytest.mark.slow
 def test_demo_headless_records_everything(tmp_path, capsys) -> None:
     record = tmp_path / "take"
     assert live_main(["--demo", "--no-gui", "--duration", "3", "--output", "none",
@@ -67,6 +68,7 @@ def test_demo_headless_records_everything(tmp_path, capsys) -> None:
     assert "recorded in" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_crn_separate_gives_the_samples_of_live_processing(clip, tmp_path) -> None:
     """The same clip through crn-separate (file sources, unpaced) and through crn-live paced in
     real time: identical samples (<= 1e-4), the live recording being delayed by the synthesis
@@ -90,13 +92,14 @@ def test_crn_separate_gives_the_samples_of_live_processing(clip, tmp_path) -> No
     assert np.abs(sf.read(offline / "mix.wav", dtype="float32")[0] - mix).max() <= 1e-5
 
 
+@pytest.mark.slow
 def test_live_round_trip_through_the_sound_server(clip, pulse, tmp_path) -> None:
     """The clip's mixture is played into the null sink; crn-live records the sink's monitor as
     its microphone (a real PortAudio input) and separates it live. Its stems, aligned by
     cross-correlation, score within 1 dB of crn-separate's on the same clip."""
     from crn_live.training.metrics import bss_eval
     from crn_live.stream.session import LiveSession, SessionOptions
-    from crn_live.stream.sources import OutputSink
+    from crn_live.stream.sources.output import OutputSink
 
     info = open_clip(clip)
     stems = info.stems(44100)
@@ -143,6 +146,7 @@ def test_live_round_trip_through_the_sound_server(clip, pulse, tmp_path) -> None
     assert abs(score(found["live"], lag) - score(found["offline"], 0)) <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
 def test_recording_survives_ctrl_c_and_a_kill(tmp_path, how) -> None:
     record = tmp_path / "take"
@@ -168,6 +172,7 @@ def test_recording_survives_ctrl_c_and_a_kill(tmp_path, how) -> None:
         assert stats["seconds"] * 44100 == pytest.approx(len(mix), abs=5000)
 
 
+@pytest.mark.slow
 def test_missing_devices_say_so_and_offer_the_demo(capsys) -> None:
     done = subprocess.run(LIVE + ["--camera", "7", "--no-gui", "--mic", "default"],
                           capture_output=True, text=True, timeout=120)
@@ -185,6 +190,7 @@ def test_list_devices(pulse, capsys) -> None:
     assert "Audio devices" in out and "Cameras" in out
 
 
+@pytest.mark.slow
 def test_bad_files_fail_in_one_line(tmp_path) -> None:
     from crn_live.errors import UserError
 

@@ -1,0 +1,1 @@
+"""One test file per module of crn_live/stream/sources/."""
