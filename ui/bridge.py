@@ -23,6 +23,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from crn_live.stream.protocol import SessionProtocol
 from .compat import guard_singletons
 from .strip import SPECTRUM_LEVELS, StripPanel
 
@@ -38,9 +39,10 @@ class SessionBridge(QObject):
     """Moves frames from ``session`` into ``panel`` (a :class:`~ui.strip.StripPanel`) and
     ``video`` (a :class:`~ui.video_view.VideoView`, or None).
 
-    ``session`` needs ``poll_frames()``, ``latest_video()``, ``status()`` and the ``finished``
-    property. Signals: ``statusChanged(status)`` every :data:`STATUS_MS`, ``stripsChanged()``
-    when strips appear or go, ``finished()`` once the session's file sources have ended.
+    Of the session (a :class:`~crn_live.stream.protocol.SessionProtocol`) it reads
+    ``poll_frames()``, ``latest_video()``, ``status()`` and ``finished``. Signals:
+    ``statusChanged(status)`` every :data:`STATUS_MS`, ``stripsChanged()`` when strips appear
+    or go, ``finished()`` once the session's file sources have ended.
     ``pace=False`` releases every column the tick it arrives (tests of coalescing).
     """
 
@@ -48,8 +50,8 @@ class SessionBridge(QObject):
     stripsChanged = Signal()
     finished = Signal()
 
-    def __init__(self, session, panel: StripPanel, video=None, interval_ms: int = TICK_MS,
-                 status_ms: int = STATUS_MS, pace: bool = True,
+    def __init__(self, session: SessionProtocol, panel: StripPanel, video=None,
+                 interval_ms: int = TICK_MS, status_ms: int = STATUS_MS, pace: bool = True,
                  parent: QObject | None = None, clock=time.perf_counter) -> None:
         super().__init__(parent)
         self.session = session
@@ -103,6 +105,11 @@ class SessionBridge(QObject):
             return 0.0
         return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
 
+    @property
+    def pending_columns(self) -> int:
+        """Spectrum columns received but not drawn yet (released at the hop rate)."""
+        return len(self._pending)
+
     def stats(self) -> dict:
         """Totals since :meth:`start`: ticks, draws, draws per second, columns, tick time."""
         elapsed = max(self.clock() - self.started_at, 1e-9) if self.started_at else 0.0
@@ -139,7 +146,7 @@ class SessionBridge(QObject):
         if 1000.0 * (started - self._last_status) >= self.status_ms:
             self._last_status = started
             self.statusChanged.emit(self.session.status())
-        if not self._finished_sent and getattr(self.session, "finished", False):
+        if not self._finished_sent and self.session.finished:
             self._finished_sent = True
             self.finished.emit()
         self.ticks += 1

@@ -2,77 +2,69 @@
 strip per instrument (plus the mixture and the residual), and a status bar with what the engine
 reports (backend, algorithmic latency, processing time, real-time factor, degradations, xruns).
 
-The window owns at most one session at a time. Opening one (loading models, opening devices)
-runs on a worker thread so the window stays responsive; a :class:`~crn_live.errors.UserError`
-(no camera, no microphone, a missing file) replaces the main view by its one-line message and a
-"Play the demo scene" button. Changing a device picker restarts the session with the new
-options. A :class:`~ui.bridge.SessionBridge` copies frames into the widgets; the strips' Solo /
-Mute / gain go straight to ``session.mixer``.
+The window owns at most one session at a time, used through
+:class:`~crn_live.stream.protocol.SessionProtocol` only. Opening one (loading models, opening
+devices) runs on a worker thread so the window stays responsive; a
+:class:`~crn_live.errors.UserError` (no camera, no microphone, a missing file) replaces the main
+view by its one-line message and a "Play the demo scene" button. Picking a device in the
+:class:`~ui.device_bar.DeviceBar` restarts the session with the new options. A
+:class:`~ui.bridge.SessionBridge` copies frames into the widgets; the strips' Solo / Mute / gain
+go straight to ``session.mixer``.
 
 Keys: Space start / stop, 1..9 solo strip n, Shift+1..9 mute strip n, R record.
 
-Settings (QSettings, organisation and application "crn-live"; tests pass their own): the device
-choices, each strip's gain (by instrument name), the window geometry and the splitter state.
+What outlives the window (the device choices, each strip's gain by instrument name, the folder
+recorded into, the window geometry and the splitter state) is kept by
+:class:`~ui.settings.AppSettings`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QMainWindow, QPushButton,
-                               QScrollArea, QSplitter, QStackedWidget, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QPushButton, QScrollArea,
+                               QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
 from crn_live.errors import UserError
+from crn_live.stream.protocol import SessionProtocol
 from .bridge import SessionBridge
-from .strip import RESIDUAL, StripPanel
+from .device_bar import DeviceBar
+from .settings import AppSettings
+from .strip import StripPanel
 from .video_view import VideoView
 
-ORGANIZATION = APPLICATION = "crn-live"
+if TYPE_CHECKING:
+    from crn_live.stream.session import SessionOptions, Status
+
+SessionFactory = Callable[["SessionOptions"], SessionProtocol]
 
 
-def default_settings() -> QSettings:
-    """The user's settings store (organisation and application "crn-live")."""
-    return QSettings(ORGANIZATION, APPLICATION)
-
-
-def live_session_factory(options):
+def live_session_factory(options: SessionOptions) -> SessionProtocol:
     """Open a :class:`~crn_live.stream.session.LiveSession` (the default factory)."""
     from crn_live.stream.session import LiveSession
 
     return LiveSession(options)
 
 
-def demo_options(**changes):
+def demo_options(**changes) -> SessionOptions:
     """The bundled demo scene's options (``SessionOptions.demo``)."""
     from crn_live.stream.session import SessionOptions
 
     return SessionOptions.demo(**changes)
 
 
-def default_options(**changes):
+def default_options(**changes) -> SessionOptions:
     """``SessionOptions`` with ``changes`` (the live defaults otherwise)."""
     from crn_live.stream.session import SessionOptions
 
     return SessionOptions(**changes)
-
-
-def gain_name(key, label: str) -> str:
-    """The name a strip's gain is saved under: ``residual``, or the instrument's class name
-    (the label without a trailing track number), so a violin's gain outlives its track id."""
-    if key == RESIDUAL:
-        return RESIDUAL
-    name = re.sub(r"\s*#\d+$", "", label.strip()) or str(key)
-    return name.replace("/", "_")
 
 
 class SessionOpener(QObject):
@@ -86,7 +78,7 @@ class SessionOpener(QObject):
     opened = Signal(object, int)
     failed = Signal(str, bool, int)
 
-    def __init__(self, factory: Callable, threaded: bool = True,
+    def __init__(self, factory: SessionFactory, threaded: bool = True,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.factory = factory
@@ -147,6 +139,7 @@ class ErrorPage(QWidget):
         self.message.setText(message)
 
 
+
 class MainWindow(QMainWindow):
     """The crn-live window.
 
@@ -173,35 +166,37 @@ class MainWindow(QMainWindow):
     sessionOpened = Signal(object)
     sessionFailed = Signal(str)
 
-    def __init__(self, options=None, session_factory: Callable | None = None, session=None,
-                 settings: QSettings | None = None, autostart: bool = True,
-                 threaded: bool = True, list_devices: bool = True, pace: bool = True) -> None:
+    def __init__(self, options: SessionOptions | None = None,
+                 session_factory: SessionFactory | None = None,
+                 session: SessionProtocol | None = None, settings: QSettings | None = None,
+                 autostart: bool = True, threaded: bool = True, list_devices: bool = True,
+                 pace: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("crn-live - live music source separation")
-        self.settings = settings if settings is not None else default_settings()
+        self.settings = AppSettings(settings)
         self.factory = session_factory or live_session_factory
         self.opener = SessionOpener(self.factory, threaded, self)
         self.opener.opened.connect(self._opened)
         self.opener.failed.connect(self._failed)
         self.pace = pace
-        self.session = None
+        self.session: SessionProtocol | None = None
         self.bridge: SessionBridge | None = None
         self.demo = False
         self.record_folder: Path | None = None
         self.last_recording: Path | None = None
         self._recording_path: Path | None = None  # the folder being recorded into
         self.error: str | None = None
-        self.last_status = None  # the newest Status shown
+        self.last_status: Status | None = None  # the newest Status shown
         self.options = options if options is not None else self._saved_options()
 
         self._build_views()
         self._build_toolbar(list_devices)
         self._build_status_bar()
         self._build_shortcuts()
-        self._restore_window()
+        self.settings.restore_window(self, self.splitter)
         if session is not None:
-            self.options = getattr(session, "options", self.options)
-            self._sync_pickers()
+            self.options = session.options
+            self.device_bar.show_options(self.options)
             self._attach(session)
         elif autostart:
             self.open_session(self.options)
@@ -241,17 +236,10 @@ class MainWindow(QMainWindow):
         bar.setObjectName("session-toolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
-        self.camera_box, self.mic_box, self.output_box = QComboBox(), QComboBox(), QComboBox()
-        for name, box, tip in (("Camera", self.camera_box, "the camera that sees the players"),
-                               ("Microphone", self.mic_box, "what is separated"),
-                               ("Output", self.output_box, "where the mix is played")):
-            box.setObjectName(name.lower())
-            box.setToolTip(tip)
-            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            box.setMaximumWidth(230)
-            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            bar.addWidget(QLabel(f" {name} "))
-            bar.addWidget(box)
+        self.device_bar = DeviceBar(list_devices)
+        self.device_bar.show_options(self.options)
+        self.device_bar.deviceChosen.connect(self._device_chosen)
+        bar.addWidget(self.device_bar)
         bar.addSeparator()
         self.start_action = QAction("Start", self)
         self.start_action.setToolTip("start / stop (Space)")
@@ -266,9 +254,6 @@ class MainWindow(QMainWindow):
         self.demo_action.triggered.connect(self.play_demo)
         for action in (self.start_action, self.record_action, self.demo_action):
             bar.addAction(action)
-        self._fill_pickers(list_devices)
-        for field, box in self.pickers().items():
-            box.activated.connect(lambda _index, field=field: self._picker_changed(field))
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -294,7 +279,7 @@ class MainWindow(QMainWindow):
     def _build_shortcuts(self) -> None:
         self.shortcuts: list[QShortcut] = []
 
-        def add(keys: str, slot) -> None:
+        def add(keys: str, slot: Callable[[], object]) -> None:
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
@@ -306,72 +291,16 @@ class MainWindow(QMainWindow):
             add(str(n), lambda n=n: self.toggle_solo(n))
             add(f"Shift+{n}", lambda n=n: self.toggle_mute(n))
 
-    # --- devices --------------------------------------------------------------------------------
-    def _fill_pickers(self, list_devices: bool) -> None:
-        cameras, inputs, outputs = [], [], []
-        if list_devices:
-            from crn_live.stream.devices import list_audio_devices, list_cameras
+    # --- devices and settings -------------------------------------------------------------------
+    def set_device(self, field: str, value: object) -> None:
+        """Choose ``value`` for ``field`` (``camera``, ``mic`` or ``output``) as the picker
+        would (restarts the session)."""
+        self.device_bar.choose(field, value)
 
-            try:
-                cameras = list_cameras()
-            except Exception as exc:  # OpenCV trouble must not keep the window from opening
-                print(f"crn-live: could not list cameras: {exc}", file=sys.stderr)
-            try:
-                devices = list_audio_devices()
-            except UserError as exc:
-                devices = []
-                print(f"crn-live: {exc}", file=sys.stderr)
-            inputs = [d["name"] for d in devices if d["inputs"] > 0]
-            outputs = [d["name"] for d in devices if d["outputs"] > 0]
-        fill = (
-            (self.camera_box, [("No camera", None)]
-             + [(f"Camera {c['index']} ({c['width']}x{c['height']})", c["index"])
-                for c in cameras]),
-            (self.mic_box, [("Default microphone", "default"), ("No microphone", None)]
-             + [(name, name) for name in inputs]),
-            (self.output_box, [("Default output", "default"), ("No output", None)]
-             + [(name, name) for name in outputs]),
-        )
-        for box, items in fill:
-            box.blockSignals(True)
-            box.clear()
-            for text, data in items:
-                box.addItem(text, data)
-            box.blockSignals(False)
-        self._sync_pickers()
-
-    @staticmethod
-    def _describe(value) -> str:
-        if isinstance(value, int):
-            return f"Camera {value}"
-        text = str(value)
-        return f"File: {Path(text).name}" if Path(text).is_file() else text
-
-    def _sync_pickers(self) -> None:
-        """Select each picker's entry for the current options (adding it when missing)."""
-        for field, box in self.pickers().items():
-            index = self._entry(box, getattr(self.options, field, None))
-            box.blockSignals(True)
-            box.setCurrentIndex(index)
-            box.blockSignals(False)
-
-    def _entry(self, box: QComboBox, value) -> int:
-        """Index of ``value`` in ``box``, added as a new entry when missing."""
-        index = next((i for i in range(box.count()) if box.itemData(i) == value), -1)
-        if index < 0:
-            box.addItem(self._describe(value), value)
-            index = box.count() - 1
-        return index
-
-    def pickers(self) -> dict[str, QComboBox]:
-        """The device pickers by the option they set."""
-        return {"camera": self.camera_box, "mic": self.mic_box, "output": self.output_box}
-
-    def _picker_changed(self, field: str) -> None:
+    def _device_chosen(self, field: str, value: object) -> None:
         """The ``field`` picker changed: restart the session with the new choice (leaving the
         demo scene for the saved devices, when it was playing)."""
-        value = self.pickers()[field].currentData()
-        if getattr(self.options, field, None) == value and not self.demo:
+        if getattr(self.options, field) == value and not self.demo:
             return
         base = self._saved_options() if self.demo else self.options
         self.demo = False
@@ -379,83 +308,38 @@ class MainWindow(QMainWindow):
         self._save_devices()
         self.open_session(self.options)
 
-    def set_device(self, field: str, value) -> None:
-        """Choose ``value`` for ``field`` (``camera``, ``mic`` or ``output``) as the picker
-        would (restarts the session)."""
-        box = self.pickers()[field]
-        box.setCurrentIndex(self._entry(box, value))
-        self._picker_changed(field)
-
-    # --- settings -------------------------------------------------------------------------------
-    def _load(self, key: str, default=None):
-        text = self.settings.value(key)
-        if text is None:
-            return default
-        try:
-            return json.loads(str(text))
-        except ValueError:
-            return default
-
-    def _store(self, key: str, value) -> None:
-        self.settings.setValue(key, json.dumps(value))
-
-    def _saved_options(self):
+    def _saved_options(self) -> SessionOptions:
         """Options from the saved device choices (camera 0, default mic and output when none
         are saved)."""
-        return default_options(camera=self._load("devices/camera", 0),
-                               mic=self._load("devices/mic", "default"),
-                               output=self._load("devices/output", "default"))
+        return default_options(**self.settings.devices())
 
     def _save_devices(self) -> None:
         """Remember the devices in use (not the demo's, nor files standing in for devices)."""
-        if self.demo:
-            return
-        for field in ("camera", "mic", "output"):
-            value = getattr(self.options, field, None)
-            if value is None or isinstance(value, int) or (
-                    isinstance(value, str) and not Path(value).is_file()):
-                self._store(f"devices/{field}", value)
-
-    def saved_gain(self, key, label: str) -> float:
-        try:
-            return float(self._load(f"gains/{gain_name(key, label)}", 1.0))
-        except (TypeError, ValueError):
-            return 1.0
-
-    def _restore_window(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 760)
-        state = self.settings.value("window/splitter")
-        if state is None or not self.splitter.restoreState(state):
-            self.splitter.setSizes([540, 740])  # the strips get the larger share
+        if not self.demo:
+            self.settings.save_devices(self.options)
 
     def save_settings(self) -> None:
         """Write the window geometry, the splitter state and the devices, and flush."""
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.save_window(self, self.splitter)
         self._save_devices()
         self.settings.sync()
 
     # --- session lifecycle ----------------------------------------------------------------------
-    def open_session(self, options) -> None:
+    def open_session(self, options: SessionOptions) -> None:
         """Close the current session and open one with ``options`` (on the worker thread)."""
         self.close_session()
         self.options = options
-        self._sync_pickers()
+        self.device_bar.show_options(options)
         self.pages.setCurrentWidget(self.opening_page)
         self.statusBar().showMessage("opening...")
         self.opener.open(options)
 
     def play_demo(self) -> None:
         """Open the bundled demo scene (keeping the chosen output)."""
-        output = getattr(self.options, "output", "default")
         self.demo = True
-        self.open_session(demo_options(output=output))
+        self.open_session(demo_options(output=self.options.output))
 
-    def _opened(self, session, ticket: int) -> None:
+    def _opened(self, session: SessionProtocol, ticket: int) -> None:
         self.opener.busy -= 1
         if ticket != self.opener.ticket:  # superseded while it opened
             _close_quietly(session)
@@ -468,28 +352,31 @@ class MainWindow(QMainWindow):
         self.opener.busy -= 1
         if ticket != self.opener.ticket:
             return
+        self._show_error(message, user_error)
+        self._update_actions()
+        self.sessionFailed.emit(message)
+
+    def _show_error(self, message: str, user_error: bool) -> None:
         self.error = message
         self.error_page.show_error(message, user_error)
         self.pages.setCurrentWidget(self.error_page)
         self.statusBar().showMessage(message)
-        self._update_actions()
-        self.sessionFailed.emit(message)
 
-    def _attach(self, session) -> None:
+    def _attach(self, session: SessionProtocol) -> None:
         """Show ``session``: bridge, strips, classes; start it."""
         self.session = session
         self.strips.clear()
         self.video.clear()
-        self.video.set_classes(getattr(session, "classes", ()))
-        camera = getattr(self.options, "camera", None)
-        self.video.set_message("No camera" if camera is None else "Waiting for video...")
+        self.video.set_classes(session.classes)
+        no_camera = self.options.camera is None
+        self.video.set_message("No camera" if no_camera else "Waiting for video...")
         self.bridge = SessionBridge(session, self.strips, self.video, pace=self.pace,
                                     parent=self)
         self.bridge.statusChanged.connect(self.show_status)
         self.bridge.finished.connect(self._session_finished)
         self.pages.setCurrentWidget(self.splitter)
         self.statusBar().clearMessage()
-        if not getattr(session, "running", False):
+        if not session.running:
             session.start()
         self.bridge.start()
         self._update_actions()
@@ -509,21 +396,15 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def is_running(self) -> bool:
-        return self.session is not None and bool(getattr(self.session, "running", False))
+        return self.session is not None and self.session.running
 
     def toggle_running(self) -> None:
         """Space: stop a running session, or start (reopening when needed)."""
         if self.is_running():
-            if self.is_recording():
-                self.toggle_recording()
-            self.session.stop()
-            if self.bridge is not None:
-                self.bridge.tick()  # show the last frames
-                self.bridge.stop()
-            self.statusBar().showMessage("stopped")
+            self._stop_session()
         elif self.opener.busy:
             return
-        elif self.session is not None and not getattr(self.session, "finished", False):
+        elif self.session is not None and not self.session.finished:
             try:
                 self.session.start()
             except Exception:  # a session that cannot restart: open a fresh one
@@ -536,17 +417,24 @@ class MainWindow(QMainWindow):
             self.open_session(self.options)
         self._update_actions()
 
+    def _stop_session(self) -> None:
+        """Stop the running session (and its recording), showing its last frames."""
+        if self.is_recording():
+            self.toggle_recording()
+        self.session.stop()
+        if self.bridge is not None:
+            self.bridge.tick()  # show the last frames
+            self.bridge.stop()
+        self.statusBar().showMessage("stopped")
+
     def _session_finished(self) -> None:
         """The session's worker ended: its file input ran out, or it failed (shown)."""
         if self.is_recording():
             self.toggle_recording()
-        error = getattr(self.session, "error", None)
+        error = self.session.error if self.session is not None else None
         if error is not None:
-            message = f"the session stopped: {type(error).__name__}: {error}"
-            self.error = message
-            self.error_page.show_error(message, isinstance(error, UserError))
-            self.pages.setCurrentWidget(self.error_page)
-            self.statusBar().showMessage(message)
+            self._show_error(f"the session stopped: {type(error).__name__}: {error}",
+                             isinstance(error, UserError))
         else:
             self.statusBar().showMessage("the input ended")
         self._update_actions()
@@ -558,31 +446,25 @@ class MainWindow(QMainWindow):
         self.record_action.setChecked(self.is_recording())
 
     # --- mixer ----------------------------------------------------------------------------------
-    def _mixer(self):
-        return getattr(self.session, "mixer", None) if self.session is not None else None
+    def _solo(self, key: int | str, on: bool) -> None:
+        if self.session is not None:
+            self.session.mixer.set_solo(key, on)
 
-    def _solo(self, key, on: bool) -> None:
-        mixer = self._mixer()
-        if mixer is not None:
-            mixer.set_solo(key, on)
+    def _mute(self, key: int | str, on: bool) -> None:
+        if self.session is not None:
+            self.session.mixer.set_mute(key, on)
 
-    def _mute(self, key, on: bool) -> None:
-        mixer = self._mixer()
-        if mixer is not None:
-            mixer.set_mute(key, on)
-
-    def _gain(self, key, gain: float) -> None:
-        mixer = self._mixer()
-        if mixer is not None:
-            mixer.set_gain(key, gain)
+    def _gain(self, key: int | str, gain: float) -> None:
+        if self.session is not None:
+            self.session.mixer.set_gain(key, gain)
         strip = self.strips.strip(key)
         if strip is not None:
-            self._store(f"gains/{gain_name(key, strip.label)}", gain)
+            self.settings.save_gain(key, strip.label, gain)
 
     def _strip_added(self, strip) -> None:
         """A new strip: give it its saved gain (which also sets the mixer)."""
         if strip.has_controls:
-            gain = self.saved_gain(strip.key, strip.label)
+            gain = self.settings.gain(strip.key, strip.label)
             if gain != 1.0:
                 strip.set_gain(gain)
 
@@ -633,64 +515,65 @@ class MainWindow(QMainWindow):
 
     def toggle_recording(self) -> None:
         """R: start recording (asking for a folder unless one is set) or stop it."""
-        if self.session is None:
-            self._update_actions()
-            return
-        if self._recording_path is not None:
-            self._recording_path = None
-            path = self.session.stop_recording()
-            self.last_recording = Path(path) if path is not None else None
-            self.recording_label.setText("")
-            if path is not None:
-                self.statusBar().showMessage(f"recorded into {path}", 8000)
+        if self.is_recording():
+            self._stop_recording()
         elif self.is_running():
-            folder = self.record_folder
-            if folder is None:
-                start = str(self._load("record/folder", str(Path.home())))
-                chosen = QFileDialog.getExistingDirectory(self, "Record into folder", start)
-                if not chosen:
-                    self._update_actions()
-                    return
-                folder = Path(chosen)
-                self._store("record/folder", str(folder))
-            try:
-                self.session.start_recording(folder)
-            except (UserError, OSError) as exc:
-                self.statusBar().showMessage(f"could not record: {exc}", 8000)
-            else:
-                self._recording_path = folder
-                self.recording_label.setText(f"REC {folder}")
+            folder = self.record_folder or self._ask_record_folder()
+            if folder is not None:
+                self._start_recording(folder)
         self._update_actions()
 
+    def _ask_record_folder(self) -> Path | None:
+        """The folder chosen in a dialog (remembered), None when cancelled."""
+        chosen = QFileDialog.getExistingDirectory(self, "Record into folder",
+                                                  self.settings.record_folder())
+        if not chosen:
+            return None
+        self.settings.save_record_folder(Path(chosen))
+        return Path(chosen)
+
+    def _start_recording(self, folder: Path) -> None:
+        try:
+            self.session.start_recording(folder)
+        except (UserError, OSError) as exc:
+            self.statusBar().showMessage(f"could not record: {exc}", 8000)
+        else:
+            self._recording_path = folder
+            self.recording_label.setText(f"REC {folder}")
+
+    def _stop_recording(self) -> None:
+        self._recording_path = None
+        path = self.session.stop_recording()
+        self.last_recording = Path(path) if path is not None else None
+        self.recording_label.setText("")
+        if path is not None:
+            self.statusBar().showMessage(f"recorded into {path}", 8000)
+
     # --- status ---------------------------------------------------------------------------------
-    def show_status(self, status) -> None:
+    def show_status(self, status: Status | None) -> None:
         """Fill the status bar from a session ``Status``."""
         self.last_status = status
         if status is None:
             return
-        get = lambda name, default=None: getattr(status, name, default)  # noqa: E731
-        self.backend_label.setText(f"backend {get('backend', '-')}")
-        self.backend_label.setToolTip(str(get("backend_reason", "") or ""))
-        latency = get("algorithmic_latency_ms")
+        self.backend_label.setText(f"backend {status.backend}")
+        self.backend_label.setToolTip(str(status.backend_reason or ""))
+        latency = status.algorithmic_latency_ms
         self.latency_label.setText(f"latency {latency:.1f} ms" if latency is not None
                                    else "latency -")
-        median, p99 = get("hop_ms_median"), get("hop_ms_p99")
+        median, p99 = status.hop_ms_median, status.hop_ms_p99
         self.processing_label.setText(
             f"processing {median:.1f} / {p99:.1f} ms" if median is not None and p99 is not None
             else "processing -")
-        rtf = get("rtf")
-        self.rtf_label.setText(f"RTF {rtf:.2f}" if rtf is not None else "RTF -")
-        level = get("level")
-        degradations = get("degradations", 0)
+        self.rtf_label.setText(f"RTF {status.rtf:.2f}" if status.rtf is not None else "RTF -")
+        level = status.level
         self.degradations_label.setText(
-            f"degradations {degradations}" + (f" ({level})" if level not in (None, "full")
-                                              else ""))
-        self.xruns_label.setText(f"xruns {get('xruns', 0)}")
+            f"degradations {status.degradations}"
+            + (f" ({level})" if level not in (None, "full") else ""))
+        self.xruns_label.setText(f"xruns {status.xruns}")
         if self.bridge is not None:
             self.fps_label.setText(f"UI {self.bridge.fps:.0f} fps")
-        recording = get("recording")
-        if recording is not None:
-            self.recording_label.setText(f"REC {recording}")
+        if status.recording is not None:
+            self.recording_label.setText(f"REC {status.recording}")
         if not self.is_running():
             self._update_actions()
 
@@ -701,11 +584,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _close_quietly(session) -> None:
+def _close_quietly(session: SessionProtocol) -> None:
     """Close a session (stop it, finish its recording, release its devices), reporting (not
     raising) what goes wrong."""
     try:
-        close = getattr(session, "close", None)
-        (close or session.stop)()
+        session.close()
     except Exception as exc:
         print(f"crn-live: closing the session failed: {exc}", file=sys.stderr)

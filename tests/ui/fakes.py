@@ -1,13 +1,19 @@
 """Stand-ins for a LiveSession in widget tests: frames built from the session's own dataclasses
-and a session that records every call the window makes."""
+and a session that records every call the window makes.
+
+:class:`FakeSession` and :class:`RecordingMixer` subclass the protocols the app uses
+(:mod:`crn_live.stream.protocol`); ``tests/stream/test_protocol.py`` checks that they, like
+``LiveSession``, define every member with the protocol's call signature."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from crn_live.errors import UserError
+from crn_live.stream.protocol import MixerControls, SessionProtocol
 from crn_live.stream.session import SessionOptions, Status, StripFrame, UiFrame, VideoFrame
 from crn_live.stream.vision import TrackInfo
 
@@ -43,7 +49,7 @@ def video_frame(tracks=(1, 2), time_s: float = 0.0, size=(240, 320)) -> VideoFra
     return VideoFrame(image, time_s, infos)
 
 
-class RecordingMixer:
+class RecordingMixer(MixerControls):
     """Records ``set_solo`` / ``set_mute`` / ``set_gain`` calls."""
 
     def __init__(self) -> None:
@@ -59,8 +65,9 @@ class RecordingMixer:
         self.calls.append(("gain", key, float(gain)))
 
 
-class FakeSession:
-    """What the window needs of a LiveSession, with queued frames and recorded calls."""
+class FakeSession(SessionProtocol):
+    """What the window needs of a LiveSession, with queued frames and recorded calls; tests
+    set ``running`` and ``finished`` directly."""
 
     classes = ("Violin", "Cello", "Flute", "Drum")
 
@@ -69,8 +76,8 @@ class FakeSession:
         self.mixer = RecordingMixer()
         self.frames: list[UiFrame] = []
         self.video: VideoFrame | None = None
-        self.running = False
-        self.finished = False
+        self._running = False
+        self._finished = False
         self.error: BaseException | None = None
         self.closed = False
         self.regions: list[tuple] = []
@@ -78,6 +85,22 @@ class FakeSession:
         self.recording: Path | None = None
         self.recorded: list[Path] = []
         self.polls = 0
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._running = value
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self._finished = value
 
     def start(self) -> None:
         if self.closed:
@@ -104,7 +127,7 @@ class FakeSession:
                       10, 0.46, self.recording, str(self.options.camera),
                       str(self.options.mic), str(self.options.output))
 
-    def add_region(self, box, class_name: str) -> int:
+    def add_region(self, box: Sequence[float], class_name: str) -> int:
         self.regions.append((tuple(box), class_name))
         return 100 + len(self.regions)
 

@@ -100,7 +100,7 @@ def test_pacing_releases_columns_at_the_hop_rate(panel):
     steady = np.asarray(released[20:])
     assert (steady > 0).mean() > 0.95  # the picture moves nearly every tick
     assert steady.max() <= 2
-    assert len(bridge._pending) <= 3  # holds back at most about a chunk
+    assert bridge.pending_columns <= 3  # holds back at most about a chunk
     assert bridge.scrolled >= 0.95 * 300 - 20
 
 

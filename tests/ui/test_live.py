@@ -19,6 +19,7 @@ import soundfile
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
+from crn_live.stream.protocol import SessionProtocol
 from crn_live.stream.session import SessionOptions
 from crn_live.ui.colors import color_for
 from crn_live.ui.main_window import MainWindow
@@ -88,6 +89,7 @@ def heard_gains(window, wavs: dict[str, np.ndarray]) -> dict:
 
 def test_strips_follow_the_tracks_in_their_colours(demo_window):
     window = demo_window
+    assert isinstance(window.session, SessionProtocol)
     run_for(0.5)
     video = window.session.latest_video()
     assert video is not None and window.video.frame_size == video.image.shape[1::-1]

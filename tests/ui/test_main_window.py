@@ -1,14 +1,14 @@
 """ui.main_window with fake sessions: keys, mixer calls, error page and demo button, device
-pickers, recording, regions, status bar and settings."""
+pickers restarting the session, recording, regions, status bar and settings across a restart.
+(The pickers themselves: test_device_bar.py; the settings store: test_settings.py.)"""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 
 from crn_live.stream.session import SessionOptions
 from tests.ui.fakes import FakeFactory, ui_frame, video_frame
-from crn_live.ui.main_window import MainWindow, gain_name
+from crn_live.ui.main_window import MainWindow
 
 LIVE = SessionOptions(camera=0, mic="default", output="default")
 
@@ -117,10 +117,10 @@ def test_changing_a_device_restarts_the_session(qtbot, settings):
     window.set_device("mic", None)  # "No microphone" is one of the picker's entries
     assert first.closed and window.session is factory.opened[1]
     assert factory.options[-1].mic is None and factory.options[-1].camera == 0
-    assert window.mic_box.currentData() is None
+    assert window.device_bar.mic_box.currentData() is None
     window.set_device("output", "crn_null")
     assert factory.options[-1].output == "crn_null" and len(factory.opened) == 3
-    assert window.output_box.currentText() == "crn_null"
+    assert window.device_bar.output_box.currentText() == "crn_null"
 
 
 def test_a_device_picked_during_the_demo_leaves_it_for_the_saved_devices(qtbot, settings):
@@ -180,7 +180,7 @@ def test_settings_persist_across_a_restart(qtbot, settings):
 
     again, factory2 = make_window(qtbot, settings, options=None)
     assert factory2.options[0].camera == 0 and factory2.options[0].output == "crn_null"
-    assert again.output_box.currentData() == "crn_null"
+    assert again.device_bar.output_box.currentData() == "crn_null"
     assert (again.width(), again.height()) == (720, 520)
     assert again.splitter.sizes() == sizes
     feed(again, tracks=(5,))  # another Violin track: same saved gain
@@ -195,10 +195,3 @@ def test_the_demo_is_not_saved_as_the_devices(qtbot, settings):
     window.close()
     again, factory2 = make_window(qtbot, settings, options=None)
     assert factory2.options[0].camera == 0 and factory2.options[0].mic == "default"
-
-
-@pytest.mark.parametrize("key, label, name", [("residual", "Residual", "residual"),
-                                              (3, "Violin", "Violin"),
-                                              (4, "Violin #4", "Violin")])
-def test_gain_names(key, label, name):
-    assert gain_name(key, label) == name
