@@ -11,8 +11,8 @@
 
 Engines only run on the GPU architecture and TensorRT version they were built with; crn-live
 refuses any other (and falls back to onnxruntime). TensorRT 11 networks are strongly typed (no
-FP16 builder flag): FP16 then comes from an FP16 copy of each ONNX graph (:mod:`crn_live.runtime.fp16`);
-TensorRT 10 uses the builder's FP16 flag on the FP32 graph.
+FP16 builder flag): FP16 then comes from an FP16 copy of each ONNX graph
+(:mod:`crn_live.runtime.fp16`); TensorRT 10 uses the builder's FP16 flag on the FP32 graph.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ def bench_detector(model: Path | None, frames: int, threads: int, json_path: Pat
                    frame_size: tuple[int, int] = (640, 480), video: Path | None = None) -> dict:
     """Detector speed per frame on onnxruntime (the CPU default) and on PyTorch eager.
 
-    The detector is exported to ONNX (as ``export/export_onnx.py`` does) in a temporary folder;
+    The detector is exported to ONNX (as ``export/build_engines.py`` does) in a temporary folder;
     each backend is timed network-only (the input already letterboxed) and end to end (a BGR
     frame of ``frame_size`` in, letterbox + network + decoding + NMS, detections out), after a
     warm-up, one frame at a time as live. Frames come from ``video`` or are noise.
@@ -227,7 +227,7 @@ def bench_detector(model: Path | None, frames: int, threads: int, json_path: Pat
         for name, detector in (("onnxruntime", on_onnx), ("torch", on_torch)):
             inputs = [letterbox(im, c.input_width, c.input_height)[0][None] for im in images]
             result["backends"][name] = {
-                "network_ms": _timed(lambda k: detector._run(inputs[k]), len(images)),
+                "network_ms": _timed(lambda k: detector.network(inputs[k]), len(images)),
                 "end_to_end_ms": _timed(lambda k: detector.detect(images[k]), len(images))}
             e2e = result["backends"][name]["end_to_end_ms"]["median"]
             result["backends"][name]["fps"] = round(1000.0 / e2e, 1)
@@ -328,19 +328,13 @@ def bench_live(backends: list[str], instruments: list[int], seconds: float, thre
     device) with detection and tracking, and counts degradations and xruns.
     """
     import numpy as np
-    import soundfile as sf
 
     from crn_live.runtime.base import BackendError
-    from crn_live.runtime.graphs import VISUAL, step_graph, step_levels
     from crn_live.runtime.select import open_runtime
     from crn_live.separation import BUNDLED_MODEL, Separator
-    from crn_live.stream.engine import EngineSettings, SeparationEngine, SourceObject
-    from crn_live.stream.session import DEMO_DIR
 
     separator = Separator.load()
-    config = separator.config
-    mix, rate = sf.read(DEMO_DIR / "mix.wav", dtype="float32")
-    mix = np.tile(mix, int(np.ceil(seconds * rate / len(mix))))[:int(seconds * rate)]
+    mix, rate = _demo_mix(seconds)
     rng = np.random.default_rng(0)
     result: dict = {"benchmark": "live_engine", "machine": machine_info(), "threads": threads,
                     "sample_rate": rate, "seconds_per_run": seconds, "runs": [],
@@ -352,44 +346,92 @@ def bench_live(backends: list[str], instruments: list[int], seconds: float, thre
         except BackendError as error:
             result["unavailable"][name] = str(error)
             continue
-        steps = {k: runtime[step_graph(k, config)] for k in step_levels(config)}
-        crops = rng.random((max(instruments), 3, config.crop_size, config.crop_size), np.float32)
-        embeddings = runtime[VISUAL].run({"crops": crops})["embeddings"]
-        for n in instruments:
-            engine = SeparationEngine(config, steps, EngineSettings(rate, max(instruments),
-                                                                    adaptive=False))
-            result["algorithmic_latency_ms"] = round(engine.algorithmic_latency_ms, 2)
-            engine.set_objects([SourceObject(k + 1, f"i{k}", embeddings[k]) for k in range(n)])
-            size = engine.chunk_samples
-            times = []
-            for start in range(0, len(mix) - size + 1, size):
-                began = time.perf_counter()
-                engine.process(mix[start:start + size])
-                times.append(1000.0 * (time.perf_counter() - began))
-            times = np.asarray(times[5:])
-            result["runs"].append({
-                "backend": name, "instruments": n,
-                "hop_ms_median": round(float(np.median(times)), 3),
-                "hop_ms_p99": round(float(np.percentile(times, 99)), 3),
-                "chunk_ms": round(engine.chunk_ms, 3),
-                "rtf": round(float(times.mean() / engine.chunk_ms), 4),
-                "peak_rss_mb": _peak_rss_mb()})
+        runs, latency_ms = _live_engine_runs(name, runtime, separator.config, mix, rate,
+                                             instruments, rng)
+        result["runs"] += runs
+        result["algorithmic_latency_ms"] = latency_ms
     if live_seconds > 0:
-        from crn_live.cli.live import run_headless
-        from crn_live.stream.session import SessionOptions
-
-        options = SessionOptions.demo(duration=live_seconds, max_objects=live_instruments,
-                                      threads=threads, engines=engines)
-        stats = run_headless(options, quiet=True)
-        result["live_run"] = {k: stats[k] for k in (
-            "backend", "seconds", "rtf", "hop_ms_median", "hop_ms_p99", "degradations",
-            "xruns", "xruns_by_side", "chunks_per_level", "algorithmic_latency_ms",
-            "output_latency_ms", "output_prefill_ms", "detection_rounds")}
-        result["live_run"]["instruments"] = len(stats["tracks"])
-        result["live_run"]["peak_rss_mb"] = _peak_rss_mb()
+        result["live_run"] = _paced_live_run(live_seconds, live_instruments, threads, engines)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def _demo_mix(seconds: float):
+    """The demo scene's mixture looped to ``seconds``: ``(samples,)`` float32, and its rate."""
+    import numpy as np
+    import soundfile as sf
+
+    from crn_live.stream.session import DEMO_DIR
+
+    mix, rate = sf.read(DEMO_DIR / "mix.wav", dtype="float32")
+    return np.tile(mix, int(np.ceil(seconds * rate / len(mix))))[:int(seconds * rate)], rate
+
+
+def _live_engine_runs(name: str, runtime, config, mix, rate: int, instruments: list[int],
+                      rng) -> tuple[list[dict], float]:
+    """One figure set per instrument count on the opened ``runtime`` (backend ``name``), each
+    from a fresh :class:`~crn_live.stream.engine.SeparationEngine` over all of ``mix``; and
+    the engine's algorithmic latency (ms)."""
+    import numpy as np
+
+    from crn_live.runtime.graphs import VISUAL, step_graph, step_levels
+    from crn_live.stream.engine import EngineSettings, SeparationEngine, SourceObject
+
+    steps = {k: runtime[step_graph(k, config)] for k in step_levels(config)}
+    crops = rng.random((max(instruments), 3, config.crop_size, config.crop_size), np.float32)
+    embeddings = runtime[VISUAL].run({"crops": crops})["embeddings"]
+    runs, latency_ms = [], None
+    for n in instruments:
+        engine = SeparationEngine(config, steps, EngineSettings(rate, max(instruments),
+                                                                adaptive=False))
+        latency_ms = round(engine.algorithmic_latency_ms, 2)
+        engine.set_objects([SourceObject(k + 1, f"i{k}", embeddings[k]) for k in range(n)])
+        times = _chunk_times(engine, mix)[5:]
+        runs.append({
+            "backend": name, "instruments": n,
+            "hop_ms_median": round(float(np.median(times)), 3),
+            "hop_ms_p99": round(float(np.percentile(times, 99)), 3),
+            "chunk_ms": round(engine.chunk_ms, 3),
+            "rtf": round(float(times.mean() / engine.chunk_ms), 4),
+            "peak_rss_mb": _peak_rss_mb()})
+    return runs, latency_ms
+
+
+def _chunk_times(engine, mix):
+    """Milliseconds of ``engine.process`` on each whole chunk of ``mix``, in order:
+    ``(chunks,)``."""
+    import numpy as np
+
+    size = engine.chunk_samples
+    times = []
+    for start in range(0, len(mix) - size + 1, size):
+        began = time.perf_counter()
+        engine.process(mix[start:start + size])
+        times.append(1000.0 * (time.perf_counter() - began))
+    return np.asarray(times)
+
+
+#: What the paced live run reports of ``crn-live --headless``'s statistics.
+LIVE_RUN_KEYS = ("backend", "seconds", "rtf", "hop_ms_median", "hop_ms_p99", "degradations",
+                 "xruns", "xruns_by_side", "chunks_per_level", "algorithmic_latency_ms",
+                 "output_latency_ms", "output_prefill_ms", "detection_rounds")
+
+
+def _paced_live_run(seconds: float, instruments: int, threads: int | None,
+                    engines: Path) -> dict:
+    """The demo scene played in real time through the live session (devices, detection,
+    tracking): its :data:`LIVE_RUN_KEYS`, the instruments tracked and the peak RSS."""
+    from crn_live.cli.live import run_headless
+    from crn_live.stream.session import SessionOptions
+
+    options = SessionOptions.demo(duration=seconds, max_objects=instruments, threads=threads,
+                                  engines=engines)
+    stats = run_headless(options, quiet=True)
+    live = {k: stats[k] for k in LIVE_RUN_KEYS}
+    live["instruments"] = len(stats["tracks"])
+    live["peak_rss_mb"] = _peak_rss_mb()
+    return live
 
 
 console = entry("crn-bench", main)

@@ -43,15 +43,16 @@ and hides most of the error):
 * ``ReduceMean`` (detector context) needs nothing: its error stays at the convolutions' level.
   Pass ``keep_ops`` (``Softmax``, ``Log``, ``Pow``, ...) for other graphs.
 
-Usage: ``python export/fp16.py SRC.onnx DST.onnx [--fp16-io] [--keep-op OP ...]``.
+Usage: ``python -m crn_live.runtime.fp16 SRC.onnx DST.onnx [--fp16-io] [--keep-op OP ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -60,6 +61,8 @@ from crn_live.data.files import atomic_path
 FP16_MAX = 65504.0
 FP16_TINY = 2.0 ** -24  # smallest positive fp16 (subnormal)
 FP16_MIN_NORMAL = 2.0 ** -14
+#: ONNX element types (``onnx.TensorProto.FLOAT``, ``FLOAT16``; fixed by the ONNX spec).
+FLOAT32, FLOAT16 = 1, 10
 #: Op types kept in float32 by default (see the module docstring for the measurements).
 DEFAULT_KEEP_OPS: frozenset[str] = frozenset({"Sigmoid", "Exp"})
 #: A float constant of at most this many elements that fp16 cannot represent (|x| below the
@@ -84,9 +87,9 @@ ANY_TYPE_INPUT_OPS = frozenset({"Shape", "Size", "Cast", "CastLike", "EyeLike"})
 PINNED_INPUTS = frozenset({("Resize", 1), ("Resize", 2), ("Upsample", 1)})
 
 
-def _fp16_array(array: np.ndarray) -> np.ndarray:
+def fp16_array(array: np.ndarray) -> np.ndarray:
     """``array`` as float16, clamped to +-65504, non-zero magnitudes below the smallest
-    subnormal raised to it (sign kept)."""
+    subnormal raised to it (sign kept); same shape."""
     a = np.clip(np.asarray(array, np.float32), -FP16_MAX, FP16_MAX)
     tiny = (a != 0) & (np.abs(a) < FP16_TINY)
     a = np.where(tiny, np.sign(a) * FP16_TINY, a)
@@ -109,183 +112,257 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def convert_model(model, keep_io_fp32: bool = True, keep_ops: Iterable[str] = DEFAULT_KEEP_OPS,
-                  keep_nodes: Iterable[str] = ()):
-    """The fp16 version of the ``onnx.ModelProto`` ``model`` (a new model; see the module
-    docstring for the rules). Returns ``(model, kept)``: ``kept`` names the nodes left in
-    float32."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+@dataclasses.dataclass
+class _Conversion:
+    """What the conversion phases share: the graph being converted (a copy) and its types."""
 
-    FLOAT, HALF = TensorProto.FLOAT, TensorProto.FLOAT16
-    keep_ops, keep_nodes = frozenset(keep_ops), frozenset(keep_nodes)
-    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph: Any  # onnx.GraphProto, changed in place
+    keep_io_fp32: bool
+    elem: dict[str, int]  # tensor name -> ONNX element type, from shape inference
+    consts: dict[str, np.ndarray]  # float32 constants: initializers and Constant outputs
+    const_nodes: dict[str, Any]  # Constant output name -> its node
+    taken: set[str]  # node and tensor names in use: new ones avoid them
+
+    def is_float(self, name: str) -> bool:
+        return bool(name) and self.elem.get(name) == FLOAT32
+
+
+def _typed_graph(model, keep_io_fp32: bool) -> _Conversion:
+    """The types of every tensor of ``model`` and its float32 constants; ``ValueError`` for
+    subgraphs or tensors shape inference cannot type."""
+    import onnx
+    from onnx import numpy_helper
+
     graph = model.graph
     for node in graph.node:
         if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
                for a in node.attribute):
             raise ValueError(f"{node.op_type} node {node.name!r} has a subgraph: not supported")
-
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True).graph
-    elem: dict[str, int] = {}
-    for v in (*inferred.input, *inferred.output, *inferred.value_info):
-        elem[v.name] = v.type.tensor_type.elem_type
-    consts: dict[str, np.ndarray] = {}  # float32 constants: initializers and Constant outputs
+    elem = {v.name: v.type.tensor_type.elem_type
+            for v in (*inferred.input, *inferred.output, *inferred.value_info)}
+    consts: dict[str, np.ndarray] = {}
     for init in graph.initializer:
         elem[init.name] = init.data_type
-        if init.data_type == FLOAT:
+        if init.data_type == FLOAT32:
             consts[init.name] = numpy_helper.to_array(init)
     const_nodes = {}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute[0].name == "value":
             tensor = node.attribute[0].t
             elem[node.output[0]] = tensor.data_type
-            if tensor.data_type == FLOAT:
+            if tensor.data_type == FLOAT32:
                 consts[node.output[0]] = numpy_helper.to_array(tensor)
                 const_nodes[node.output[0]] = node
     untyped = [o for n in graph.node for o in n.output if o and o not in elem]
     if untyped:
         raise ValueError(f"shape inference left {len(untyped)} tensors untyped "
                          f"(e.g. {untyped[0]!r}): cannot convert")
+    taken = {n.name for n in graph.node} | set(elem) | {i.name for i in graph.initializer}
+    return _Conversion(graph, keep_io_fp32, elem, consts, const_nodes, taken)
 
-    def is_float(name: str) -> bool:
-        return bool(name) and elem.get(name) == FLOAT
 
-    # 1. precision of every non-constant float tensor, node by node (graph order is topological)
-    prec: dict[str, int] = {}
-    for v in graph.input:
-        if is_float(v.name) and v.name not in consts:
-            prec[v.name] = FLOAT if keep_io_fp32 else HALF
+def _node_precision(c: _Conversion, node, prec: dict[str, int], keep_ops: frozenset[str],
+                    keep_nodes: frozenset[str]) -> tuple[int, list[str]]:
+    """The precision ``node`` computes in, given its inputs' ``prec``; and its float inputs."""
+    floats = [x for k, x in enumerate(node.input) if c.is_float(x)
+              and (node.op_type, k) not in PINNED_INPUTS]
+    live = [prec[x] for x in floats if x in prec]
+    elementwise = node.op_type in PROPAGATE_OPS or node.op_type in FOLLOW_OPS
+    if node.op_type in keep_ops or node.name in keep_nodes or elementwise and any(
+            x in c.consts and fp16_unrepresentable(c.consts[x]) for x in floats):
+        return FLOAT32, floats
+    if node.op_type in FOLLOW_OPS:
+        return (FLOAT32 if live and all(q == FLOAT32 for q in live) else FLOAT16), floats
+    if node.op_type in PROPAGATE_OPS:
+        return (FLOAT32 if any(q == FLOAT32 for q in live) else FLOAT16), floats
+    return FLOAT16, floats
+
+
+def _plan_precisions(c: _Conversion, keep_ops: frozenset[str], keep_nodes: frozenset[str]
+                     ) -> tuple[dict[str, int], dict[int, int], list[str]]:
+    """Phase 1, node by node in graph order (topological): ``(prec, node_prec, kept)``, the
+    precision of every non-constant float tensor, of every node but ``Constant`` (by index)
+    and the names of the float nodes left in float32."""
+    prec = {v.name: FLOAT32 if c.keep_io_fp32 else FLOAT16 for v in c.graph.input
+            if c.is_float(v.name) and v.name not in c.consts}
     node_prec: dict[int, int] = {}
     kept: list[str] = []
-    for i, node in enumerate(graph.node):
+    for i, node in enumerate(c.graph.node):
         if node.op_type == "Constant":
             continue
-        floats = [x for k, x in enumerate(node.input) if is_float(x)
-                  and (node.op_type, k) not in PINNED_INPUTS]
-        live = [prec[x] for x in floats if x in prec]
-        elementwise = node.op_type in PROPAGATE_OPS or node.op_type in FOLLOW_OPS
-        if node.op_type in keep_ops or node.name in keep_nodes or elementwise and any(
-                x in consts and fp16_unrepresentable(consts[x]) for x in floats):
-            p = FLOAT
-        elif node.op_type in FOLLOW_OPS:
-            p = FLOAT if live and all(q == FLOAT for q in live) else HALF
-        elif node.op_type in PROPAGATE_OPS:
-            p = FLOAT if any(q == FLOAT for q in live) else HALF
-        else:
-            p = HALF
+        p, floats = _node_precision(c, node, prec, keep_ops, keep_nodes)
         node_prec[i] = p
-        if p == FLOAT and (floats or any(is_float(o) for o in node.output)):
+        if p == FLOAT32 and (floats or any(c.is_float(o) for o in node.output)):
             kept.append(node.name or f"{node.op_type}#{i}")
         for o in node.output:
-            if is_float(o):
+            if c.is_float(o):
                 prec[o] = p
+    return prec, node_prec, kept
 
-    # 2. graph outputs keep their float32 type through a Cast from the fp16 tensor
-    taken = {n.name for n in graph.node} | set(elem) | {i.name for i in graph.initializer}
+
+def _rename_fp16_outputs(c: _Conversion, prec: dict[str, int]) -> dict[str, str]:
+    """Phase 2: graph outputs computed in fp16 are renamed inside the graph (``{output: new
+    name}``), so that a Cast to float32 can produce them under their own name."""
     renamed: dict[str, str] = {}
-    if keep_io_fp32:
-        for out in graph.output:
-            if prec.get(out.name) == HALF:
-                renamed[out.name] = _unique(f"{out.name}__fp16", taken)
-                prec[renamed[out.name]] = HALF
-    for node in graph.node:
+    if c.keep_io_fp32:
+        for out in c.graph.output:
+            if prec.get(out.name) == FLOAT16:
+                renamed[out.name] = _unique(f"{out.name}__fp16", c.taken)
+                prec[renamed[out.name]] = FLOAT16
+    for node in c.graph.node:
         node.output[:] = [renamed.get(o, o) for o in node.output]
         node.input[:] = [renamed.get(x, x) for x in node.input]
+    return renamed
 
-    # 3. constants: float16 where only fp16 nodes read them, copies where both kinds do
-    wants: dict[str, set[int]] = {name: set() for name in consts}
-    for i, node in enumerate(graph.node):
+
+def _constant_readers(c: _Conversion, node_prec: dict[int, int]) -> dict[str, set[int]]:
+    """``{constant: precisions its readers want}`` (pinned inputs and float32 graph outputs
+    want float32)."""
+    wants: dict[str, set[int]] = {name: set() for name in c.consts}
+    for i, node in enumerate(c.graph.node):
         if node.op_type == "Constant" or node.op_type in ANY_TYPE_INPUT_OPS:
             continue
         for k, x in enumerate(node.input):
-            if x in consts:
+            if x in c.consts:
                 pinned = (node.op_type, k) in PINNED_INPUTS
-                wants[x].add(FLOAT if pinned else node_prec[i])
-    for out in graph.output:
-        if out.name in consts:
-            wants[out.name].add(FLOAT if keep_io_fp32 else HALF)
+                wants[x].add(FLOAT32 if pinned else node_prec[i])
+    for out in c.graph.output:
+        if out.name in c.consts:
+            wants[out.name].add(FLOAT32 if c.keep_io_fp32 else FLOAT16)
+    return wants
+
+
+def _convert_constants(c: _Conversion, node_prec: dict[int, int]) -> tuple[dict[str, str], list]:
+    """Phase 3: constants become float16 where only fp16 nodes read them, get an fp16 copy
+    where both kinds do. Returns ``({constant: its fp16 tensor's name}, new Constant nodes)``;
+    new initializers are added to the graph."""
+    from onnx import helper, numpy_helper
+
+    wants = _constant_readers(c, node_prec)
     half_name: dict[str, str] = {}
     new_inits, new_consts = [], []
-    for name, array in consts.items():
-        if HALF not in wants[name]:
+    for name, array in c.consts.items():
+        if FLOAT16 not in wants[name]:
             continue
-        target = name if wants[name] == {HALF} else _unique(f"{name}__fp16", taken)
+        target = name if wants[name] == {FLOAT16} else _unique(f"{name}__fp16", c.taken)
         half_name[name] = target
-        tensor = numpy_helper.from_array(_fp16_array(array), target)
-        if name in const_nodes:
+        tensor = numpy_helper.from_array(fp16_array(array), target)
+        if name in c.const_nodes:
             if target == name:
-                const_nodes[name].attribute[0].t.CopyFrom(tensor)
+                c.const_nodes[name].attribute[0].t.CopyFrom(tensor)
             else:
                 new_consts.append(helper.make_node("Constant", [], [target], value=tensor,
-                                                   name=_unique(f"{target}_const", taken)))
+                                                   name=_unique(f"{target}_const", c.taken)))
         elif target == name:
-            for init in graph.initializer:
+            for init in c.graph.initializer:
                 if init.name == name:
                     init.CopyFrom(tensor)
         else:
             new_inits.append(tensor)
-    graph.initializer.extend(new_inits)
+    c.graph.initializer.extend(new_inits)
+    return half_name, new_consts
 
-    # 4. rebuild the node list with Casts where a reader wants the other precision
+
+def _retype_fp16_node(node) -> None:
+    """An fp16 node's own float32 attributes to float16: ``Cast(to=FLOAT)`` and the value of
+    ``ConstantOfShape``."""
+    from onnx import numpy_helper
+
+    if node.op_type == "Cast":
+        for a in node.attribute:
+            if a.name == "to" and a.i == FLOAT32:
+                a.i = FLOAT16
+    if node.op_type == "ConstantOfShape":
+        for a in node.attribute:
+            if a.name == "value" and a.t.data_type == FLOAT32:
+                a.t.CopyFrom(numpy_helper.from_array(
+                    fp16_array(numpy_helper.to_array(a.t)), a.t.name))
+
+
+def _insert_casts(c: _Conversion, prec: dict[str, int], node_prec: dict[int, int],
+                  half_name: dict[str, str], nodes: list) -> list:
+    """Phase 4a: the node list, after ``nodes`` (new Constants), with a Cast before every
+    input whose precision differs from its reader's (one Cast per tensor and precision) and
+    fp16 constants fed to fp16 readers."""
+    from onnx import helper
+
     casts: dict[tuple[str, int], str] = {}
-    nodes = list(new_consts)
 
     def cast(name: str, to: int) -> str:
-        key = (name, to)
-        if key not in casts:
-            suffix = "fp16" if to == HALF else "fp32"
-            casts[key] = _unique(f"{name}__to_{suffix}", taken)
-            nodes.append(helper.make_node("Cast", [name], [casts[key]], to=to,
-                                          name=_unique(f"{name}__cast_{suffix}", taken)))
-        return casts[key]
+        if (name, to) not in casts:
+            suffix = "fp16" if to == FLOAT16 else "fp32"
+            casts[name, to] = _unique(f"{name}__to_{suffix}", c.taken)
+            nodes.append(helper.make_node("Cast", [name], [casts[name, to]], to=to,
+                                          name=_unique(f"{name}__cast_{suffix}", c.taken)))
+        return casts[name, to]
 
-    for v in graph.input:
-        if is_float(v.name) and not keep_io_fp32:
-            v.type.tensor_type.elem_type = HALF
-    for i, node in enumerate(graph.node):
-        if node.op_type == "Constant":
-            nodes.append(node)
-            continue
-        p = node_prec[i]
-        if node.op_type not in ANY_TYPE_INPUT_OPS:
+    for i, node in enumerate(c.graph.node):
+        if node.op_type != "Constant":
+            p = node_prec[i]
             for k, x in enumerate(node.input):
-                if (node.op_type, k) in PINNED_INPUTS or not x:
+                if not _typed_input(node, k, x):
                     continue
-                if x in consts:
-                    if p == HALF and x in half_name:
+                if x in c.consts:
+                    if p == FLOAT16 and x in half_name:
                         node.input[k] = half_name[x]
                 elif x in prec and prec[x] != p:
                     node.input[k] = cast(x, p)
-        if p == HALF:
-            if node.op_type == "Cast":
-                for a in node.attribute:
-                    if a.name == "to" and a.i == FLOAT:
-                        a.i = HALF
-            if node.op_type == "ConstantOfShape":
-                for a in node.attribute:
-                    if a.name == "value" and a.t.data_type == FLOAT:
-                        a.t.CopyFrom(numpy_helper.from_array(
-                            _fp16_array(numpy_helper.to_array(a.t)), a.t.name))
+            if p == FLOAT16:
+                _retype_fp16_node(node)
         nodes.append(node)
-    for out in graph.output:
+    return nodes
+
+
+def _typed_input(node, k: int, name: str) -> bool:
+    """Whether input ``k`` (tensor ``name``) of ``node`` must have its reader's precision (not
+    an omitted optional input, an any-type input or one the spec pins to float32)."""
+    return (bool(name) and node.op_type not in ANY_TYPE_INPUT_OPS
+            and (node.op_type, k) not in PINNED_INPUTS)
+
+
+def _cast_graph_outputs(c: _Conversion, nodes: list, prec: dict[str, int],
+                        renamed: dict[str, str]) -> None:
+    """Phase 4b: the graph's float inputs and outputs at their promised types: float32 (fp16
+    outputs renamed in phase 2 cast back), or float16 without ``keep_io_fp32``."""
+    from onnx import helper
+
+    for v in c.graph.input:
+        if c.is_float(v.name) and not c.keep_io_fp32:
+            v.type.tensor_type.elem_type = FLOAT16
+    for out in c.graph.output:
         if out.name in renamed:
-            nodes.append(helper.make_node("Cast", [renamed[out.name]], [out.name], to=FLOAT,
-                                          name=_unique(f"{out.name}__cast_fp32", taken)))
-        elif is_float(out.name) and not keep_io_fp32:
-            if prec.get(out.name) == FLOAT:  # an fp32 tensor leaves as fp16
+            nodes.append(helper.make_node("Cast", [renamed[out.name]], [out.name], to=FLOAT32,
+                                          name=_unique(f"{out.name}__cast_fp32", c.taken)))
+        elif c.is_float(out.name) and not c.keep_io_fp32:
+            if prec.get(out.name) == FLOAT32:  # an fp32 tensor leaves as fp16
                 source = f"{out.name}__fp32"
                 for node in nodes:
                     node.output[:] = [source if o == out.name else o for o in node.output]
                     node.input[:] = [source if x == out.name else x for x in node.input]
-                nodes.append(helper.make_node("Cast", [source], [out.name], to=HALF,
-                                              name=_unique(f"{out.name}__cast_fp16", taken)))
-            out.type.tensor_type.elem_type = HALF
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.value_info[:]
-    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-    return model, kept
+                nodes.append(helper.make_node("Cast", [source], [out.name], to=FLOAT16,
+                                              name=_unique(f"{out.name}__cast_fp16", c.taken)))
+            out.type.tensor_type.elem_type = FLOAT16
+
+
+def convert_model(model, keep_io_fp32: bool = True, keep_ops: Iterable[str] = DEFAULT_KEEP_OPS,
+                  keep_nodes: Iterable[str] = ()):
+    """The fp16 version of the ``onnx.ModelProto`` ``model`` (a new model; see the module
+    docstring for the rules). Returns ``(model, kept)``: ``kept`` names the nodes left in
+    float32."""
+    import onnx
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    c = _typed_graph(model, keep_io_fp32)
+    prec, node_prec, kept = _plan_precisions(c, frozenset(keep_ops), frozenset(keep_nodes))
+    renamed = _rename_fp16_outputs(c, prec)
+    half_name, new_consts = _convert_constants(c, node_prec)
+    nodes = _insert_casts(c, prec, node_prec, half_name, list(new_consts))
+    _cast_graph_outputs(c, nodes, prec, renamed)
+    del c.graph.node[:]
+    c.graph.node.extend(nodes)
+    del c.graph.value_info[:]
+    return onnx.shape_inference.infer_shapes(model, strict_mode=True), kept
 
 
 def to_fp16(src: Path, dst: Path, keep_io_fp32: bool = True,

@@ -111,7 +111,8 @@ class Manifest:
 
 
 def engine_dir_name(gpu: str, compute_capability: str, tensorrt: str) -> str:
-    """``NVIDIA H100 80GB HBM3``, ``9.0``, ``10.13.0`` -> ``nvidia-h100-80gb-hbm3-sm90-trt10.13.0``."""
+    """``NVIDIA H100 80GB HBM3``, ``9.0``, ``10.13.0`` ->
+    ``nvidia-h100-80gb-hbm3-sm90-trt10.13.0``."""
     slug = re.sub(r"[^a-z0-9]+", "-", gpu.lower()).strip("-") or "gpu"
     return f"{slug}-sm{compute_capability.replace('.', '')}-trt{tensorrt}"
 

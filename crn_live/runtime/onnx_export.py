@@ -8,9 +8,9 @@ dynamic batch, with its stated maximum in the metadata):
   ``embeddings (objects, embed_dim)`` (the separator's visual encoder);
 * ``separator_step.onnx``: one hop of the chunked causal separator with its refinement cycles
   unrolled (``separator_step_r1.onnx``, ``separator_step_r0.onnx``: one and no cycle, the live
-  engine's cheaper fallbacks): ``window_log_mix``, ``window_mix_mag (objects, 1, log_bins, context_frames)``,
-  ``embeddings (objects, embed_dim)``, ``mixture_ids (objects,)`` int64 -> ``masks (objects, 1,
-  log_bins, chunk_frames)``;
+  engine's cheaper fallbacks): ``window_log_mix``, ``window_mix_mag (objects, 1, log_bins,
+  context_frames)``, ``embeddings (objects, embed_dim)``, ``mixture_ids (objects,)`` int64 ->
+  ``masks (objects, 1, log_bins, chunk_frames)``;
 * ``detector.onnx``: ``image (frames, 3, H, W)`` RGB float in ``[0, 1]`` -> ``scores (frames,
   C, h, w)`` (non-zero only at score-map peaks) and ``boxes (frames, 4, h, w)`` as fractions of
   the input size. The detector config travels in the graph's metadata.

@@ -183,7 +183,7 @@ def build_engine(onnx_path: Path, engine_path: Path, *, precision: str, min_batc
     if plan["fp16_onnx"] and fp16_initializer_count(onnx_path) == 0:
         raise RuntimeError(f"TensorRT {trt.__version__} builds strongly typed networks only: "
                            f"an fp16 engine needs an fp16 graph, and {onnx_path.name} is fp32 "
-                           f"(convert it with export/fp16.py)")
+                           f"(convert it with python -m crn_live.runtime.fp16)")
     shapes = profile_shapes(onnx_input_shapes(onnx_path), min_batch, opt_batch, max_batch)
     start = time.perf_counter()
     logger = trt.Logger(trt.Logger.WARNING)

@@ -38,7 +38,7 @@ from crn_live.data.mixtures import Example, MixtureSampler, MixtureSpec
 from crn_live.dsp.stft import stft
 from crn_live.dsp.warp import LogFrequencyWarp
 from crn_live.models import CRNSystem, load_checkpoint, log_magnitude, save_checkpoint
-from crn_live.training.losses import LossWeights, crn_loss
+from crn_live.training.losses import LossTerms, LossWeights, crn_loss
 from crn_live.training.metrics import audible, bss_eval
 from crn_live.training.run_state import (
     RunState,
@@ -279,96 +279,178 @@ def train(run: Run, progress: Callable[[int, dict], None] | None = None,
     call after that many steps of this call (tests; the state is saved as on an interruption).
     ``replica_dir``: every rank writes its final state dict there (replica checks).
     """
-    rank, world = _rank()
-    device = torch.device(run.device)
+    session = _open_session(run, resume)
+    try:
+        while session.state.step < run.train.steps and (
+                stop_after is None or session.done_here < stop_after):
+            terms = _train_step(session)
+            _log_losses(session, terms)
+            info: dict[str, Any] = {"loss": terms.total.item()}
+            info.update(_validate_and_checkpoint(session))
+            if progress is not None and session.rank == 0:
+                progress(session.state.step, info)
+    finally:
+        _save_on_exit(session)
+    return _summary(session, replica_dir)
+
+
+@dataclasses.dataclass
+class _Session:
+    """One call of :func:`train`: what it trains, with what, and how far it got."""
+
+    run: Run
+    rank: int
+    world: int
+    device: torch.device
+    system: CRNSystem
+    step_module: nn.Module  # the TrainingStep, wrapped in DDP when world > 1
+    optimizer: torch.optim.Optimizer
+    state: RunState
+    sampler: MixtureSampler
+    val_set: ValidationSet | None  # rank 0 with validation clips only
+    started: float  # time.perf_counter() when the first step of this call began
+    done_here: int = 0  # steps done by this call
+    sums: dict[str, float] = dataclasses.field(default_factory=dict)  # losses since last log
+    summed: int = 0
+
+    @property
+    def last(self) -> Path:
+        return self.run.out / "last.pt"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run.out / "log.jsonl"
+
+
+def _build_system(run: Run, device: torch.device) -> tuple[CRNSystem, TrainingStep]:
+    """The seeded system (weights of ``run.init`` if given) and its training step on ``device``.
+    Parameters no loss term reaches would stall DDP's gradient reduction: they are frozen."""
     torch.manual_seed(run.train.seed)
     system = CRNSystem(run.model)
     if run.init is not None:
         system.load_state_dict(load_checkpoint(run.init, expected=run.model).model.state_dict())
     step_module = TrainingStep(system, run.train).to(device)
-    # parameters no loss term reaches would stall DDP's gradient reduction: freeze them
     system.extractor.requires_grad_(bool(run.train.feature_weight))
     system.classifier.requires_grad_(bool(run.train.classifier_weight or run.train.feature_weight))
     system.visual_head.requires_grad_(bool(run.train.visual_weight))
+    return system, step_module
+
+
+def _resume_state(run: Run, resume: bool, rank: int, system: CRNSystem,
+                  optimizer: torch.optim.Optimizer) -> RunState:
+    """The state of ``last.pt`` (weights and optimiser loaded) when resuming from one, else a
+    fresh state (rank 0 creates the run folder)."""
+    last = run.out / "last.pt"
+    if resume and last.is_file():
+        return load_run_state(last, STATE_FORMAT, run.model, "crn-train", system, optimizer,
+                              WEIGHTS_KEY)
+    if rank == 0:
+        run.out.mkdir(parents=True, exist_ok=True)
+    return RunState()
+
+
+def _open_session(run: Run, resume: bool) -> _Session:
+    """Set up one call of :func:`train`: model, optimiser, resumed state, DDP, data."""
+    rank, world = _rank()
+    device = torch.device(run.device)
+    system, step_module = _build_system(run, device)
     trainable = [p for p in system.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=run.train.lr, betas=run.train.betas,
                                  weight_decay=run.train.weight_decay)
-    state = RunState()
-    last = run.out / "last.pt"
-    if resume and last.is_file():
-        state = load_run_state(last, STATE_FORMAT, run.model, "crn-train", system, optimizer,
-                               WEIGHTS_KEY)
-    elif rank == 0:
-        run.out.mkdir(parents=True, exist_ok=True)
+    state = _resume_state(run, resume, rank, system, optimizer)
     if world > 1:
-        ddp = nn.parallel.DistributedDataParallel(
+        step_module = nn.parallel.DistributedDataParallel(
             step_module, device_ids=[device.index] if device.type == "cuda" else None)
-    else:
-        ddp = step_module
     sampler = MixtureSampler(run.clips, mixture_spec(run.model, run.train),
                              cache_clips=len(run.clips))
     val_set = ValidationSet.draw(run.val_clips, run.model, run.train) if (
         rank == 0 and run.val_clips) else None
-    log_path = run.out / "log.jsonl"
     system.train()
-    sums: dict[str, float] = {}
-    summed = 0
-    started = time.perf_counter()
-    done_here = 0
-    try:
-        while state.step < run.train.steps and (stop_after is None or done_here < stop_after):
-            rng = np.random.default_rng([run.train.seed, rank, state.step])
-            batch = collate([sampler.example(rng) for _ in range(run.train.batch)], rng,
-                            run.train.gain_db)
-            for group in optimizer.param_groups:
-                group["lr"] = run.train.lr_at(state.step)
-            terms = ddp(*(t.to(device) for t in dataclasses.astuple(batch)))
-            optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
-            optimizer.step()
-            state.step += 1
-            done_here += 1
-            for key, value in terms.as_floats().items():
-                sums[key] = sums.get(key, 0.0) + value
-            summed += 1
-            info: dict[str, Any] = {"loss": terms.total.item()}
-            if rank == 0 and state.step % run.train.log_every == 0:
-                record = {"step": state.step, "lr": run.train.lr_at(state.step - 1),
-                          "seconds": round(time.perf_counter() - started + state.seconds, 1),
-                          **{k: v / summed for k, v in sums.items()}}
-                append_log(log_path, record)
-                sums, summed = {}, 0
-            if rank == 0 and val_set is not None and (
-                    state.step % run.train.val_every == 0 or state.step == run.train.steps):
-                scores = validate(system, val_set.examples, device)
-                append_log(log_path, {"step": state.step, **scores})
-                info.update(scores)
-                state.history.append({"step": state.step, **scores})
-                if not scores["val_sdri"] <= state.best:  # first score, or better (NaN-safe)
-                    state.best = scores["val_sdri"]
-                    _save_model(run, system, state, "model.pt")
-                _save_state(last, system, optimizer, state, run, started)
-            if progress is not None and rank == 0:
-                progress(state.step, info)
-    finally:
-        if rank == 0:
-            if val_set is None and state.step > 0:
-                _save_model(run, system, state, "model.pt")
-            _save_state(last, system, optimizer, state, run, started)
-    summary = {"step": state.step, "best_val_sdri": state.best, "world_size": world}
-    if world > 1:
-        # DDP broadcasts buffers from rank 0 at the start of each forward, so after the last
-        # step each rank still holds BatchNorm statistics of its own last batch: sync them
-        for buffer in system.buffers():
-            dist.broadcast(buffer, src=0)
-        sums_all = [torch.zeros_like(replica_checksum(system)) for _ in range(world)]
-        dist.all_gather(sums_all, replica_checksum(system))
-        summary["replica_max_abs_diff"] = float(
-            max((s - sums_all[0]).abs().max() for s in sums_all))
+    return _Session(run, rank, world, device, system, step_module, optimizer, state, sampler,
+                    val_set, started=time.perf_counter())
+
+
+def _train_step(s: _Session) -> LossTerms:
+    """One optimiser step on a batch drawn from ``(seed, rank, step)``; its loss terms."""
+    train = s.run.train
+    rng = np.random.default_rng([train.seed, s.rank, s.state.step])
+    batch = collate([s.sampler.example(rng) for _ in range(train.batch)], rng, train.gain_db)
+    for group in s.optimizer.param_groups:
+        group["lr"] = train.lr_at(s.state.step)
+    terms = s.step_module(*(t.to(s.device) for t in dataclasses.astuple(batch)))
+    s.optimizer.zero_grad(set_to_none=True)
+    terms.total.backward()
+    s.optimizer.step()
+    s.state.step += 1
+    s.done_here += 1
+    return terms
+
+
+def _log_losses(s: _Session, terms: LossTerms) -> None:
+    """Add the step's losses to the running sums; every ``log_every`` steps rank 0 writes their
+    means to the log and starts new sums."""
+    for key, value in terms.as_floats().items():
+        s.sums[key] = s.sums.get(key, 0.0) + value
+    s.summed += 1
+    if s.rank == 0 and s.state.step % s.run.train.log_every == 0:
+        record = {"step": s.state.step, "lr": s.run.train.lr_at(s.state.step - 1),
+                  "seconds": round(time.perf_counter() - s.started + s.state.seconds, 1),
+                  **{k: v / s.summed for k, v in s.sums.items()}}
+        append_log(s.log_path, record)
+        s.sums, s.summed = {}, 0
+
+
+def _validate_and_checkpoint(s: _Session) -> dict:
+    """Every ``val_every`` steps and at the last (rank 0, with validation clips): validate, log
+    the scores, keep the best model as ``model.pt`` and save ``last.pt``. The scores, or ``{}``
+    when none are due."""
+    step, train = s.state.step, s.run.train
+    due = step % train.val_every == 0 or step == train.steps
+    if s.rank != 0 or s.val_set is None or not due:
+        return {}
+    scores = validate(s.system, s.val_set.examples, s.device)
+    append_log(s.log_path, {"step": step, **scores})
+    s.state.history.append({"step": step, **scores})
+    if not scores["val_sdri"] <= s.state.best:  # first score, or better (NaN-safe)
+        s.state.best = scores["val_sdri"]
+        _save_model(s.run, s.system, s.state, "model.pt")
+    _save_state(s.last, s.system, s.optimizer, s.state, s.run, s.started)
+    return scores
+
+
+def _save_on_exit(s: _Session) -> None:
+    """Rank 0 saves ``last.pt`` (after the last step or an interruption), and ``model.pt`` when
+    no validation chose one."""
+    if s.rank == 0:
+        if s.val_set is None and s.state.step > 0:
+            _save_model(s.run, s.system, s.state, "model.pt")
+        _save_state(s.last, s.system, s.optimizer, s.state, s.run, s.started)
+
+
+def _summary(s: _Session, replica_dir: Path | None) -> dict:
+    """Steps, best validation SDRi, world size (and, on several processes, how far the replicas
+    differ); every rank's weights written to ``replica_dir`` if given."""
+    summary = {"step": s.state.step, "best_val_sdri": s.state.best, "world_size": s.world}
+    if s.world > 1:
+        summary["replica_max_abs_diff"] = _sync_replicas(s.system, s.world)
     if replica_dir is not None:
         replica_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(system.state_dict(), replica_dir / f"rank{rank}.pt")
+        torch.save(s.system.state_dict(), replica_dir / f"rank{s.rank}.pt")
     return summary
+
+
+def _sync_replicas(system: CRNSystem, world: int) -> float:
+    """Give every rank rank 0's buffers; the largest difference of :func:`replica_checksum`
+    between ranks.
+
+    DDP broadcasts buffers from rank 0 at the start of each forward, so after the last step
+    each rank still holds BatchNorm statistics of its own last batch.
+    """
+    for buffer in system.buffers():
+        dist.broadcast(buffer, src=0)
+    sums_all = [torch.zeros_like(replica_checksum(system)) for _ in range(world)]
+    dist.all_gather(sums_all, replica_checksum(system))
+    return float(max((s - sums_all[0]).abs().max() for s in sums_all))
 
 
 def _meta(run: Run, state: RunState) -> dict:

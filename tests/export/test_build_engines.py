@@ -1,5 +1,6 @@
 """``python export/build_engines.py``: on this machine (no TensorRT, no GPU) it says so in one
-line, and ``--onnx-only`` still exports and verifies every graph; the profile per graph."""
+line, and ``--onnx-only`` still exports and verifies every graph. (What it calls:
+tests/runtime/test_engines.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crn_live.runtime.engines import PARITY_BAR, profile_for
+import pytest
+
+from crn_live.runtime.engines import PARITY_BAR
 
 ROOT = Path(__file__).parents[2]
 
@@ -25,6 +28,7 @@ def _script(name: str):
 main = _script("build_engines").main
 
 
+@pytest.mark.slow
 def test_onnx_only_exports_and_verifies(tmp_path, capsys) -> None:
     assert main(["--onnx-only", "--out", str(tmp_path), "--max-objects", "3"]) == 0
     out = capsys.readouterr().out
@@ -52,12 +56,6 @@ def test_input_checks(capsys) -> None:
     assert main(["--onnx-only", "--out", "/tmp/x", "--model", "/no/such.pt"]) == 2
     err = capsys.readouterr().err.strip()
     assert "/no/such.pt" in err and "\n" not in err
-
-
-def test_profiles_cover_one_to_k_objects() -> None:
-    assert profile_for("separator_step", 4) == {"min": 1, "opt": 2, "max": 4}
-    assert profile_for("visual", 1) == {"min": 1, "opt": 1, "max": 1}
-    assert profile_for("detector", 8) == {"min": 1, "opt": 1, "max": 2}
 
 
 def test_a_wrong_checkpoint_is_refused_in_one_line(tmp_path, capsys) -> None:

@@ -40,6 +40,7 @@ def test_backends_share_the_interface(runtimes) -> None:
     assert np.abs(outputs["torch"] - outputs["onnxruntime"]).max() <= 1e-4
 
 
+@pytest.mark.slow
 def test_streaming_through_onnxruntime_equals_pytorch(runtimes) -> None:
     separator, opened = runtimes
     rng = np.random.default_rng(2)

@@ -1,6 +1,10 @@
-"""export/export_onnx.py: the bundled separator's visual encoder and per-hop step, and the bundled
-detector, as ONNX graphs that pass onnx.checker and match PyTorch in onnxruntime (<= 1e-4, fp32)
-on random inputs and on a real clip's crops, spectrogram and frames."""
+"""ONNX export (:mod:`crn_live.runtime.onnx_export`): the tiny model's per-hop step with a
+dynamic objects axis, and the bundled separator's visual encoder and per-hop step and the
+bundled detector, as ONNX graphs that pass onnx.checker and match PyTorch in onnxruntime
+(<= 1e-4, fp32) on random inputs and on a real clip's crops, spectrogram and frames.
+
+The exporter is the legacy TorchScript one (``dynamo=False``): the dynamo exporter needs
+``onnxscript``, which is not a dependency."""
 
 from __future__ import annotations
 
@@ -11,9 +15,51 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+import torch
 
-from crn_live.runtime.onnx_export import MAX_OBJECTS_KEY, MODEL_HASH_KEY, export_all
+from crn_live.models import STEP_INPUT_NAMES, STEP_OUTPUT_NAMES, ChunkedCausalCRN
+from crn_live.runtime.onnx_export import (
+    MAX_OBJECTS_KEY,
+    MODEL_HASH_KEY,
+    detector_parity,
+    export_all,
+    export_detector,
+    export_separator_step,
+)
+from tests.helpers import lively, tiny_config, tiny_detector
 
+# ---- the tiny model's step --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_step(tmp_path_factory: pytest.TempPathFactory) -> tuple[ChunkedCausalCRN, Path]:
+    """The tiny chunked causal CRN (2 refinement cycles, unit-gain weights) and its step graph
+    for 1..4 objects."""
+    model = lively(ChunkedCausalCRN(tiny_config(refine_iterations=2)))
+    path = tmp_path_factory.mktemp("onnx") / "step.onnx"
+    return model, export_separator_step(model, path, max_objects=4)
+
+
+@pytest.mark.parametrize("mixture_ids", [[0], [0, 0, 1]])
+def test_onnxruntime_matches_torch(
+    tiny_step: tuple[ChunkedCausalCRN, Path], mixture_ids: list[int]
+) -> None:
+    model, path = tiny_step
+    inputs = list(model.example_inputs(len(mixture_ids)))
+    inputs[3] = torch.tensor(mixture_ids)
+    with torch.no_grad():
+        expected = model(*inputs).numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == list(STEP_INPUT_NAMES)
+    assert [o.name for o in session.get_outputs()] == list(STEP_OUTPUT_NAMES)
+    assert all(a.shape[0] == "objects" for a in (*session.get_inputs(), *session.get_outputs()))
+    feed = {name: tensor.numpy() for name, tensor in zip(STEP_INPUT_NAMES, inputs)}
+    (got,) = session.run(list(STEP_OUTPUT_NAMES), feed)
+    assert got.shape == expected.shape == (len(mixture_ids), 1, 64, 4)
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+# ---- the bundled models' graphs, checked on a real clip too ---------------------------------
 
 @pytest.fixture(scope="module")
 def exported(clip_sets, tmp_path_factory) -> tuple[Path, dict]:
@@ -22,6 +68,7 @@ def exported(clip_sets, tmp_path_factory) -> tuple[Path, dict]:
     return out, export_all(out, max_objects=4, clip=clip)
 
 
+@pytest.mark.slow  # with the clip set and the export they share: > 3 s
 def test_every_graph_matches_pytorch(exported) -> None:
     out, report = exported
     assert set(report) == {"visual", "separator_step", "separator_step_r1",
@@ -34,6 +81,7 @@ def test_every_graph_matches_pytorch(exported) -> None:
     assert json.loads((out / "parity.json").read_text()) == report
 
 
+@pytest.mark.slow  # with the clip set and the export they share: > 3 s
 def test_step_graph_takes_one_to_max_objects(exported) -> None:
     out, _ = exported
     graph = onnx.load(str(out / "separator_step.onnx"))
@@ -53,6 +101,7 @@ def test_step_graph_takes_one_to_max_objects(exported) -> None:
         assert masks.shape[:3] == (n, 1, bins) and np.all((masks >= 0) & (masks <= 1))
 
 
+@pytest.mark.slow  # with the clip set and the export they share: > 3 s
 def test_cheaper_step_graphs_run_fewer_cycles(exported) -> None:
     """The fallback graphs are the step with 1 and 0 refinement cycles: their masks differ from
     the full step's on the same window, and each matches PyTorch run with that many cycles."""
@@ -79,3 +128,13 @@ def test_cheaper_step_graphs_run_fewer_cycles(exported) -> None:
         assert meta["crn_live.refine_iterations"] == str(3 if cycles is None else cycles)
     assert np.abs(masks["separator_step"] - masks["separator_step_r0"]).max() > 1e-3
     assert np.abs(masks["separator_step_r1"] - masks["separator_step_r0"]).max() > 1e-3
+
+
+def test_a_tiny_detector_graph_matches_torch(tmp_path) -> None:
+    """The detector's graph with random weights and BatchNorm statistics (not only the bundled
+    weights) against PyTorch in onnxruntime."""
+    detector = tiny_detector()
+    graph = export_detector(detector, tmp_path / "detector.onnx")
+    onnx.checker.check_model(onnx.load(str(graph)), full_check=True)
+    images = np.random.default_rng(1).random((3, 3, 64, 96), dtype=np.float32)
+    assert detector_parity(detector, graph, images)["max_abs_err"] <= 1e-4

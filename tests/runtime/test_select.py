@@ -106,24 +106,36 @@ def test_auto_picks_matching_engines(tmp_path, separator, gpu_here) -> None:
     assert "TensorRT 10.13.0" in runtime.reason and "fp16" in runtime.reason
 
 
-def test_engine_tensors_named_otherwise_are_renamed_by_position(separator) -> None:
+def test_engine_tensors_named_otherwise_are_renamed_by_position(tmp_path, separator, gpu_here,
+                                                                monkeypatch) -> None:
     """A torch-tensorrt engine calls its output ``output0``: the runtime still hands the
     engine's outputs over under the graph's names."""
     from crn_live.runtime.base import TensorSpec
     from crn_live.runtime.graphs import separator_specs
-    from crn_live.runtime.select import _named
+    from crn_live.runtime.select import Renamed
 
     class Positional:
-        name, device, graph = "tensorrt", "cuda:0", STEP
+        """Stands in for TensorRTBackend on a torch-tensorrt engine (tensors named by
+        position); no GPU here to deserialize an engine on."""
+
+        name, device = "tensorrt", "cuda:0"
         inputs = tuple(TensorSpec(f"arg{k}", s.shape, s.dtype) for k, s in
                        enumerate(separator_specs(separator.config)[STEP][0]))
         outputs = (TensorSpec("output0", (-1, 1, 256, 2)),)
+
+        def __init__(self, path, entry, graph) -> None:
+            self.graph = graph
 
         def run(self, feeds):
             assert sorted(feeds) == ["arg0", "arg1", "arg2", "arg3"]
             return {"output0": feeds["arg1"][..., :2]}
 
-    backend = _named(Positional(), separator_specs(separator.config)[STEP])
+    monkeypatch.setattr(trt_backend, "TensorRTBackend", Positional)
+    _engines(tmp_path, HERE, separator)
+    backend = open_runtime("tensorrt", separator, BUNDLED_MODEL, graphs=[STEP],
+                           engines=tmp_path)[STEP]
+    assert isinstance(backend, Renamed)
+    assert backend.inputs == separator_specs(separator.config)[STEP][0]
     out = backend.run(_feeds(separator))
     assert list(out) == ["masks"] and out["masks"].shape == (2, 1, 256, 2)
 
