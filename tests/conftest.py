@@ -1,4 +1,5 @@
-"""Fixtures shared across test folders: small crn-synth clip sets and a tiny model config."""
+"""Fixtures shared across test folders: small crn-synth clip sets, the tiny model as a config file,
+and a tiny separator (and its checkpoint) with unit-gain random weights."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from crn_live.cli.synth import main as synth_main
-
-#: A model small enough to train for a few steps in a test (15 classes: crn-synth's labels).
-TINY_MODEL = {"ngf": 4, "unet_depth": 5, "embed_dim": 8, "crop_size": 32, "visual_width": 4,
-              "classifier_width": 4, "context_frames": 16, "chunk_frames": 4, "log_bins": 64,
-              "audio": {"warp": {"log_bins": 64}}}
+from crn_live.models import CRNSystem, SeparatorModel, save_checkpoint
+from crn_live.separation import Separator
+from tests.helpers import TINY_MODEL, lively, tiny_config
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +27,25 @@ def clip_sets(tmp_path_factory) -> dict[int, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_config_file(tmp_path_factory) -> Path:
-    """``crn-train --config`` file of :data:`TINY_MODEL`."""
+    """``crn-train --config`` file of :data:`tests.helpers.TINY_MODEL`."""
     path = tmp_path_factory.mktemp("config") / "tiny.json"
     path.write_text(json.dumps(TINY_MODEL))
+    return path
+
+
+@pytest.fixture(scope="module")
+def separator() -> Separator:
+    """A :class:`Separator` of the tiny model, untrained but with unit-gain weights."""
+    config = tiny_config()
+    system = lively(CRNSystem(config))
+    return Separator(system.visual, system.crn, config)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(separator: Separator, tmp_path_factory) -> Path:
+    """:func:`separator` saved as a separator checkpoint (what ``--model`` takes)."""
+    model = SeparatorModel(separator.config)
+    model.visual, model.crn = separator.visual, separator.crn
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, model, separator.config)
     return path

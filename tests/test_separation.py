@@ -1,37 +1,16 @@
 """Separator: masks offline (windows, averaged) and streaming (the live windows), applied full
-band at any rate; crn-eval on real clips; the reference mask path at the model rate."""
+band at any rate; the reference mask path at the model rate. (crn-eval: tests/cli/test_eval.py;
+the fixtures ``separator`` and ``checkpoint``: tests/conftest.py.)"""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from crn_live.cli.train import model_config
-from crn_live.cli.eval import main as eval_main
 from crn_live.dsp.masking import apply_log_masks
-from crn_live.models import CRNSystem, SeparatorModel, log_magnitude, save_checkpoint
-from crn_live.separation import Separator, _resample_frames
-from tests.models.tiny import lively
-
-
-@pytest.fixture(scope="module")
-def separator(tiny_config_file) -> Separator:
-    config = model_config("small", tiny_config_file)
-    system = lively(CRNSystem(config))
-    return Separator(system.visual, system.crn, config)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(separator, tmp_path_factory) -> Path:
-    model = SeparatorModel(separator.config)
-    model.visual, model.crn = separator.visual, separator.crn
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, model, separator.config)
-    return path
+from crn_live.models import log_magnitude
+from crn_live.separation import separate
 
 
 def _noise(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
@@ -41,7 +20,8 @@ def _noise(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
 def test_unit_masks_give_back_the_full_band_input(separator):
     mix = _noise(1.0, 44100)  # white: half its energy lies above the model's 5.5 kHz
     frames = separator.spectrogram(mix[::4]).shape[-1]
-    result = separator.apply(mix, 44100, np.ones((1, separator.config.log_bins, frames), np.float32))
+    unit = np.ones((1, separator.config.log_bins, frames), np.float32)
+    result = separator.apply(mix, 44100, unit)
     assert result.sources.shape == (1, len(mix)) and result.sample_rate == 44100
     assert np.max(np.abs(result.sources[0] - mix)) < 1e-4
     assert np.max(np.abs(result.residual)) < 1e-4
@@ -58,15 +38,22 @@ def test_model_rate_path_is_the_reference_mask_path(separator):
 
 
 def test_masks_follow_frame_times_at_48k(separator):
+    """A mask stepping from 0 to 1 at model frame 100, applied at 48 kHz: one mask for every
+    bin scales each sample, so ``sources / mix`` is the mask on the output's time axis."""
     model, device = separator.config.audio.stft, separator.config.audio.stft.scaled_to(48000)
-    masks = np.zeros((1, 1, 200), np.float32)
+    mix = _noise(4.0, 48000, seed=8)
+    frames = separator.spectrogram(np.zeros(4 * model.sample_rate, np.float32)).shape[-1]
+    masks = np.zeros((1, separator.config.log_bins, frames), np.float32)
     masks[..., 100:] = 1.0  # a step at model frame 100
-    frames = 200
-    out = _resample_frames(masks, model, device, frames)[0, 0]
+    gain = separator.apply(mix, 48000, masks).sources[0] / mix
     step_time = ((100 + 0.5) * model.hop - model.n_fft / 2) / model.sample_rate  # half-way
-    crossing = int(np.argmax(out >= 0.5))
-    crossing_time = ((crossing + 1) * device.hop - device.n_fft / 2) / device.sample_rate
+    crossing_time = int(np.argmax(gain >= 0.5)) / device.sample_rate
     assert abs(crossing_time - step_time) <= device.hop / device.sample_rate
+    times = np.arange(len(mix)) / device.sample_rate
+    window = device.n_fft / device.sample_rate
+    assert np.all(np.diff(gain) >= -1e-5)  # one step up, no ringing
+    assert np.max(np.abs(gain[times < step_time - window])) < 1e-5
+    assert np.max(np.abs(gain[times > step_time + window] - 1.0)) < 1e-5
 
 
 def test_streaming_masks_are_the_causal_models(separator):
@@ -110,33 +97,21 @@ def test_offline_windows_average_and_short_inputs(separator):
                            first[..., half:config.context_frames], atol=1e-4)
 
 
-def test_crn_eval_reports_every_method_and_the_oracle_beats_the_mixture(
-        clip_sets, checkpoint, separator, tmp_path):
-    out = tmp_path / "eval.json"
-    assert eval_main(["--data", str(clip_sets[2]), "--data", str(clip_sets[3]), "--model",
-                      str(checkpoint), "--streaming", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    methods = ("mixture", "oracle_irm", "offline", "streaming")
-    assert set(report["methods"]) == set(methods)
-    for scores in report["methods"].values():
-        assert set(scores) == {"sdr", "sir", "sar", "sdri"}
-    assert report["methods"]["mixture"]["sdri"] == 0.0
-    assert report["methods"]["oracle_irm"]["sdri"] > 6.0
-    assert set(report["by_sources"]) == {"2", "3"}
-    assert [c["sources"] for c in report["clips"]] == [2] * 4 + [3] * 2
-    for clip in report["clips"]:
-        m = clip["methods"]
-        assert m["oracle_irm"]["sdr"] > m["mixture"]["sdr"], clip["clip"]
-        assert len(clip["per_source"]["offline"]["sdr"]) == clip["audible_sources"]
-    assert report["streaming_minus_offline_sdr"] == pytest.approx(
-        report["methods"]["streaming"]["sdr"] - report["methods"]["offline"]["sdr"], abs=1e-3)
-    assert report["model"]["algorithmic_latency_ms"] == pytest.approx(
-        separator.config.algorithmic_latency_ms, abs=0.1)
-
-
-def test_bundled_model_is_the_default_and_separates(clip_sets, tmp_path):
-    out = tmp_path / "bundled.json"
-    assert eval_main(["--data", str(clip_sets[2]), "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    assert report["checkpoint"] == "bundled" and report["model"]["train_step"] >= 4000
-    assert report["methods"]["offline"]["sdri"] > 3.0  # an untrained model scores about 0
+def test_separate_in_one_call_is_the_separator_on_the_averaged_embeddings(separator,
+                                                                          checkpoint):
+    mix = _noise(1.0, 22050, seed=9)
+    size = separator.config.crop_size
+    rng = np.random.default_rng(10)
+    pictures = [rng.integers(0, 256, (n, size, size, 3), np.uint8) for n in (1, 3)]
+    result = separate(mix, 22050, pictures, model=checkpoint, mode="streaming")
+    embeddings = np.stack([separator.embed(crops) for crops in pictures])
+    direct = separator.separate(mix, 22050, embeddings, "streaming")
+    assert result.sources.shape == (2, len(mix)) and result.sample_rate == 22050
+    np.testing.assert_allclose(result.sources, direct.sources, atol=1e-6)
+    assert np.allclose(result.sources.sum(0) + result.residual, mix, atol=1e-6)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        separate(mix, 22050, pictures, model=checkpoint, mode="live")
+    with pytest.raises(ValueError, match="no instrument"):
+        separate(mix, 22050, [], model=checkpoint)
+    with pytest.raises(ValueError, match="crops must be"):
+        separator.embed(np.zeros((1, size + 1, size, 3), np.uint8))

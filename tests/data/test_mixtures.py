@@ -1,27 +1,33 @@
 """Mix-and-separate examples from real generated clips."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from crn_live.cli.synth import main as synth_main
 from crn_live.data.clips import find_clips
 from crn_live.data.mixtures import MixtureSampler, MixtureSpec
 
 
 @pytest.fixture(scope="module")
-def sampler(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mixclips")
-    assert synth_main(["--out", str(out), "--clips", "4", "--seconds", "3", "--seed", "2",
-                       "--music", "procedural"]) == 0
+def sampler(clip_sets):
+    """Examples of the four 3-second 2-source clips of the shared clip sets."""
     spec = MixtureSpec(sample_rate=11025, window_samples=256 * 64, crop_size=48)
-    return MixtureSampler(find_clips(out), spec)
+    return MixtureSampler(find_clips(clip_sets[2]), spec)
+
+
+def _only(sampler: MixtureSampler, ensemble_probability: float) -> MixtureSampler:
+    """The same clips drawing only artificial mixtures (0.0) or only ensemble clips (1.0)."""
+    spec = dataclasses.replace(sampler.spec, ensemble_probability=ensemble_probability)
+    return MixtureSampler(sampler.clips, spec)
 
 
 def test_artificial_mixtures_combine_different_clips(sampler):
     rng = np.random.default_rng(0)
+    artificial = _only(sampler, 0.0)
     seen_sizes = set()
     for _ in range(12):
-        ex = sampler._artificial(rng)
+        ex = artificial.example(rng)
         n = len(ex.sources)
         seen_sizes.add(n)
         assert ex.stems.shape == (n, 256 * 64) and ex.mix.shape == (256 * 64,)
@@ -32,7 +38,7 @@ def test_artificial_mixtures_combine_different_clips(sampler):
 
 
 def test_ensemble_example_is_the_clip_mix(sampler):
-    ex = sampler._ensemble(np.random.default_rng(1))
+    ex = _only(sampler, 1.0).example(np.random.default_rng(1))
     clip = ex.sources[0].split("/")[0]
     assert all(s.startswith(clip + "/") for s in ex.sources)
     assert np.max(np.abs(ex.stems.sum(axis=0) - ex.mix)) < 1e-4

@@ -1,40 +1,20 @@
 """The MUSIC-layout loader on a tiny folder made here in that layout (mp3 audio, jpg frames,
 Co-Separation detection files), feeding the same mix-and-separate sampler as crn-synth clips."""
 
-import cv2
 import numpy as np
 import pytest
-import soundfile
 
 from crn_live.data.clips import ClipError
 from crn_live.data.mixtures import MixtureSampler, MixtureSpec
 from crn_live.data.music_layout import read_music_index
-
-
-def _video(root, category, vid, seconds=3.0, frames=24, freq=440.0, detections=True):
-    audio = root / "audio" / category / f"{vid}.mp3"
-    audio.parent.mkdir(parents=True, exist_ok=True)
-    t = np.arange(int(seconds * 11025)) / 11025
-    soundfile.write(audio, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 11025)
-    frame_dir = root / "frames" / category / f"{vid}.mp4"
-    frame_dir.mkdir(parents=True)
-    for k in range(frames):
-        image = np.full((120, 160, 3), 40, np.uint8)
-        cv2.rectangle(image, (60, 30), (100, 90), (0, 200, 255), -1)
-        cv2.imwrite(str(frame_dir / f"{k + 1:06d}.jpg"), image)
-    if detections:
-        (root / "detection_results").mkdir(exist_ok=True)
-        rows = [[k, 1, 0.9, 60, 30, 100, 90] for k in range(0, frames, 2)]
-        rows.append([0, 1, 0.2, 0, 0, 10, 10])  # a weaker detection loses
-        np.save(root / "detection_results" / f"{vid}.mp4.npy", np.array(rows, np.float32))
-    return f"audio/{category}/{vid}.mp3,frames/{category}/{vid}.mp4,{frames}"
+from tests.helpers import write_music_video
 
 
 @pytest.fixture()
 def music_root(tmp_path):
-    lines = [_video(tmp_path, "violin", "aaa", freq=440.0),
-             _video(tmp_path, "acoustic_guitar", "bbb", freq=196.0, detections=False),
-             _video(tmp_path, "erhu", "ccc", freq=600.0)]
+    lines = [write_music_video(tmp_path, "violin", "aaa", freq=440.0),
+             write_music_video(tmp_path, "acoustic_guitar", "bbb", freq=196.0, detections=False),
+             write_music_video(tmp_path, "erhu", "ccc", freq=600.0)]
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
     return tmp_path
 

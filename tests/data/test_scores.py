@@ -1,12 +1,12 @@
 """Real scores: the declared train/held-out split, parsing, excerpts fitted to instruments."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crn_live.data import scores
 from crn_live.instruments import BY_NAME
+from tests.helpers import write_musicxml
 
 
 def test_split_is_declared_train_bach_palestrina_only():
@@ -21,21 +21,8 @@ def test_split_is_declared_train_bach_palestrina_only():
     assert scores.corpus_split("cpebach", "cpebach/x.mxl") != "train"  # C. P. E. is not J. S.
 
 
-def _write_musicxml(path: Path, parts: int) -> Path:
-    from music21 import note, stream
-
-    score = stream.Score()
-    for k in range(parts):
-        part = stream.Part()
-        for i in range(16):
-            part.append(note.Note(60 + 4 * k + (i % 5), quarterLength=1.0))
-        score.insert(0, part)
-    score.write("musicxml", fp=str(path))
-    return path
-
-
 def test_user_folder_excerpt_fits_registers(tmp_path):
-    _write_musicxml(tmp_path / "duet.musicxml", parts=2)
+    write_musicxml(tmp_path / "duet.musicxml", parts=2)
     pool = scores.folder_pool(tmp_path)
     parsed = scores.parse_score(pool[0])
     assert len(parsed.parts) == 2
@@ -46,7 +33,8 @@ def test_user_folder_excerpt_fits_registers(tmp_path):
         assert all(inst.low <= n.pitch <= inst.high for n in part)
         assert all(0 <= n.start < n.end <= 6.0 for n in part)
     # the lower part went to the cello
-    assert np.median([n.pitch for n in piece.parts[0]]) < np.median([n.pitch for n in piece.parts[1]])
+    assert np.median([n.pitch for n in piece.parts[0]]) < np.median(
+        [n.pitch for n in piece.parts[1]])
 
 
 def test_unreadable_score_names_the_file(tmp_path):

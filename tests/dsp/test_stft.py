@@ -165,6 +165,7 @@ class _StftModule(torch.nn.Module):
         return stft(x, self.config)
 
 
+@pytest.mark.slow
 def test_stft_exported_graph_matches_eager() -> None:
     config = StftConfig()
     x = torch.randn(2, 10 * config.hop)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from crn_live.models import ChunkedCausalCRN, log_magnitude
-from tests.models.tiny import lively, mixture_inputs, tiny_config
+from tests.helpers import lively, mixture_inputs, tiny_config
 
 SILENT_LOG = float(log_magnitude(torch.zeros(())))
 

@@ -18,7 +18,7 @@ from crn_live.models import (
     load_checkpoint,
     save_checkpoint,
 )
-from tests.models.tiny import lively, mixture_inputs, tiny_config
+from tests.helpers import lively, mixture_inputs, tiny_config
 
 
 def _refusal(path: Path, **kwargs: object) -> str:

@@ -7,7 +7,7 @@ import torch
 
 from crn_live.config import ModelConfig
 from crn_live.models import CRN, MIX_EPS, mixture_membership, residual_mask
-from tests.models.tiny import lively, mixture_inputs, tiny_config
+from tests.helpers import lively, mixture_inputs, tiny_config
 
 
 def _two_mixtures(config: ModelConfig, seed_b: int) -> tuple[torch.Tensor, ...]:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from crn_live.models.unet import ConditionedUNet
+from tests.helpers import lively
 
 
 @pytest.mark.parametrize("in_channels", [1, 2])
@@ -28,8 +29,15 @@ def test_bottleneck_is_two_by_two_for_the_reference_layout() -> None:
 
 
 def test_mask_depends_on_the_embedding() -> None:
-    net = ConditionedUNet(1, ngf=2, depth=5, embed_dim=8, time_strides=3).eval()
-    x = torch.randn(1, 1, 64, 16)
+    net = lively(ConditionedUNet(1, ngf=2, depth=5, embed_dim=8, time_strides=3))
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 1, 64, 16, generator=generator)
+    embedding = torch.randn(1, 8, generator=generator)
     with torch.no_grad():
-        a, b = net(x, torch.zeros(1, 8)), net(x, torch.ones(1, 8))
-    assert not torch.equal(a, b)
+        a, again = net(x, embedding), net(x, embedding.clone())
+        b = net(x, -embedding)
+        batch = net(x.expand(2, -1, -1, -1), torch.cat([embedding, -embedding]))
+    assert torch.equal(a, again)  # the same embedding gives the same mask
+    difference = (a - b).abs()
+    assert difference.mean() > 0.005 and difference.max() > 0.1  # another one changes it
+    torch.testing.assert_close(batch, torch.cat([a, b]))  # each object its own embedding

@@ -13,16 +13,10 @@ from crn_live.instruments import CLASSES
 from crn_live.errors import UserError
 from crn_live.vision.decode import Detections
 from crn_live.vision.external import ExternalDetector
-from crn_live.vision.labels import (SYNONYMS, class_map, labels_from_onnx, normalise,
-                                    read_labels)
+from crn_live.vision.labels import labels_from_onnx
 
 SIDE = 640
 NAMES = ("Person", "French horn", "Car", "Violin", "Musical keyboard", "Piano")
-OPEN_IMAGES = {"Accordion": "Accordion", "Banjo": "Banjo", "Cello": "Cello", "Drum": "Drum",
-               "Flute": "Flute", "French horn": "Horn", "Guitar": "Guitar",
-               "Harmonica": "Harmonica", "Harp": "Harp", "Musical keyboard": "Piano",
-               "Oboe": "Oboe", "Piano": "Piano", "Saxophone": "Saxophone",
-               "Trombone": "Trombone", "Trumpet": "Trumpet", "Violin": "Violin"}
 
 #: A candidate box: ``[x0, y0, x1, y1]`` as fractions of the frame, and scores per class name.
 Candidate = tuple[tuple[float, float, float, float], dict[str, float]]
@@ -212,16 +206,6 @@ def test_labels_from_onnx_absent(tmp_path: Path) -> None:
         ExternalDetector(path, threads=1)
 
 
-def test_read_labels_comments_blanks_and_overrides(tmp_path: Path) -> None:
-    path = write_labels(tmp_path / "l.txt", ["# YOLO classes", "", "Person = violin",
-                                            "  Car  ", "Violin = -", "Clarinet = Saxophone"])
-    labels = read_labels(path)
-    assert labels.names == ("Person", "Car", "Violin", "Clarinet")
-    assert labels.overrides == {"person": "Violin", "violin": None, "clarinet": "Saxophone"}
-    ids = class_map(labels.names, labels.overrides)
-    assert ids.tolist() == [CLASSES.index("Violin"), -1, -1, CLASSES.index("Saxophone")]
-
-
 def test_labels_file_overrides_in_detection(tmp_path: Path) -> None:
     lines = ["Person = Violin", "French horn", "Car", "Violin = -", "Musical keyboard", "Piano"]
     det = detector(tmp_path, candidate_rows(640, 360), labels=lines)
@@ -271,39 +255,8 @@ def test_missing_labels_file(tmp_path: Path) -> None:
         ExternalDetector(path, tmp_path / "nope.txt", threads=1)
 
 
-def test_override_to_unknown_class(tmp_path: Path) -> None:
-    path = write_labels(tmp_path / "l.txt", ["Person = Kazoo"])
-    with pytest.raises(UserError, match=r"l.txt:1: 'Kazoo' is not a class"):
-        read_labels(path)
-    with pytest.raises(UserError, match="Kazoo"):
-        class_map(["Person"], {"Person": "Kazoo"})
-
-
 def test_describe(tmp_path: Path) -> None:
     det = detector(tmp_path, candidate_rows(640, 360))
     assert det.describe() == ("external YOLO detector model.onnx (640x640, 6 classes, "
                               "4 map onto ours)")
     assert det.classes == CLASSES
-
-
-def test_synonyms_cover_our_classes_and_open_images() -> None:
-    for ours in CLASSES:
-        assert SYNONYMS[ours.lower()] == ours
-        assert class_map([ours.upper()]).tolist() == [CLASSES.index(ours)]
-    for name, ours in OPEN_IMAGES.items():
-        assert SYNONYMS[normalise(name)] == ours
-    assert set(SYNONYMS.values()) <= set(CLASSES)
-    assert all(key == normalise(key) for key in SYNONYMS)
-
-
-def test_common_synonyms_and_ambiguous_names() -> None:
-    expected = {"acoustic guitar": "Guitar", "electric_guitar": "Guitar", "bass guitar": "Guitar",
-                "grand piano": "Piano", "upright piano": "Piano", "keyboard instrument": "Piano",
-                "drum kit": "Drum", "snare drum": "Drum", "tom-tom": "Drum", "timpani": "Drum",
-                "fiddle": "Violin", "sax": "Saxophone", "tenor saxophone": "Saxophone",
-                "horn": "Horn", "cornet": "Trumpet", "English horn": "Oboe"}
-    ids = class_map(list(expected))
-    assert [CLASSES[i] for i in ids] == list(expected.values())
-    unmapped = ["keyboard", "Musical instrument", "Computer keyboard", "Organ (Musical Instrument)",
-                "Person", "recorder"]
-    assert class_map(unmapped).tolist() == [-1] * len(unmapped)

@@ -1,25 +1,12 @@
-"""VisualEncoder, AudioClassifier and FeatureExtractor shapes (tiny widths)."""
+"""AudioClassifier and FeatureExtractor (the training-loss networks): shapes, refusals."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from crn_live.models import AudioClassifier, FeatureExtractor, VisualEncoder
-from tests.models.tiny import tiny_config
-
-
-def test_visual_encoder_maps_crops_to_embeddings() -> None:
-    config = tiny_config()
-    encoder = VisualEncoder(config)
-    embeddings = encoder(torch.rand(3, 3, config.crop_size, config.crop_size))
-    assert embeddings.shape == (3, config.embed_dim)
-
-
-def test_visual_encoder_refuses_wrong_crop_size() -> None:
-    config = tiny_config()
-    with pytest.raises(ValueError, match="crops must be"):
-        VisualEncoder(config)(torch.rand(1, 3, 64, 64))
+from crn_live.models import AudioClassifier, FeatureExtractor
+from tests.helpers import tiny_config
 
 
 def test_classifier_and_extractor_shapes() -> None:
@@ -36,3 +23,9 @@ def test_extractor_refuses_other_frame_counts() -> None:
     _, features = AudioClassifier(config)(torch.randn(1, 1, config.log_bins, 64))
     with pytest.raises(ValueError, match="feature map"):
         FeatureExtractor(config)(features)
+
+
+def test_extractor_for_other_window_lengths() -> None:
+    config = tiny_config()
+    _, features = AudioClassifier(config)(torch.randn(1, 1, config.log_bins, 64))
+    assert FeatureExtractor(config, frames=64)(features).shape == (1, config.embed_dim)

@@ -1,5 +1,6 @@
-"""Detector training: frames and boxes from real clips, augmentation that keeps boxes on their
-objects, TTFNet targets, the loss, a short run that learns, resume, and crn-eval --task detector."""
+"""Detector training: augmentation that keeps boxes on their objects, TTFNet targets, the loss,
+a short run that learns, resume, and crn-eval --task detector on the result. (Frames and boxes
+from clips: tests/vision/test_frames.py; crn-train's refusals: tests/cli/test_train.py.)"""
 
 from __future__ import annotations
 
@@ -11,11 +12,8 @@ import pytest
 import torch
 
 from crn_live.cli.eval import main as eval_main
-from crn_live.cli.train import main as train_main
 from crn_live.config import DetectorConfig
 from crn_live.data.clips import find_clips
-from crn_live.vision.frames import load_frames
-from crn_live.errors import UserError
 from crn_live.models.detector import InstrumentDetector
 from crn_live.training.train_detector import (DetectorRun, DetectorTrainConfig, Targets, augment,
                                      centre_targets, detection_loss, train_detector)
@@ -23,17 +21,6 @@ from crn_live.vision.average_precision import GroundTruth
 
 SMALL = {"input_width": 160, "input_height": 120, "widths": [8, 16, 16, 32, 32],
          "neck_width": 16}
-
-
-def test_frames_come_with_their_boxes(clip_sets: dict[int, Path]) -> None:
-    clips = find_clips(clip_sets[3])
-    frames = load_frames(clips, 4, DetectorConfig().classes, seed=0)
-    assert frames.images.shape == (8, 240, 320, 3) and len(frames.truths) == 8
-    truth = frames.truths[0]
-    assert len(truth.boxes) == 3 and truth.labels.tolist() == [
-        DetectorConfig().classes.index(s.class_name) for s in clips[0].slots]
-    again = load_frames(clips, 4, DetectorConfig().classes, seed=0)
-    assert np.array_equal(again.images, frames.images)
 
 
 def test_augmented_boxes_stay_on_their_objects() -> None:
@@ -85,6 +72,7 @@ def test_loss_is_low_for_the_answer_and_high_otherwise() -> None:
     assert bad["giou"] > 0.5 and bad["heat"] > 1.0
 
 
+@pytest.mark.slow
 def test_short_run_learns_resumes_and_is_evaluated(clip_sets: dict[int, Path],
                                                    tmp_path: Path) -> None:
     config = DetectorConfig(**SMALL)
@@ -108,16 +96,3 @@ def test_short_run_learns_resumes_and_is_evaluated(clip_sets: dict[int, Path],
     report = json.loads(out.read_text())
     assert set(report) >= {"map50", "map50_95", "per_class", "frames_per_second"}
     assert report["frames"] == 4 and 0.0 <= report["map50"] <= 1.0
-
-
-def test_cli_refuses_what_it_cannot_use(clip_sets: dict[int, Path], tmp_path: Path,
-                                        tiny_config_file: Path) -> None:
-    with pytest.raises(UserError, match="no training data"):
-        train_main(["--task", "detector", "--out", str(tmp_path / "x")])
-    with pytest.raises(UserError, match="DetectorConfig: unknown keys"):
-        train_main(["--task", "detector", "--data", str(clip_sets[2]), "--out",
-                    str(tmp_path / "y"), "--config", str(tiny_config_file)])
-    with pytest.raises(UserError, match="not a detector"):
-        eval_main(["--task", "detector", "--data", str(clip_sets[2]), "--json",
-                   str(tmp_path / "z.json"), "--model",
-                   str(Path(__file__).parents[1] / "crn_live" / "weights" / "crn_small.pt")])

@@ -1,5 +1,6 @@
 """crn-separate on real inputs: a clip folder, a video with an audio track (muxed by ffmpeg here)
-and an objects file; full-band WAVs at the input rate; one-line refusals."""
+and an objects file, or the instruments the bundled detector finds in it; full-band WAVs at the
+input rate; one-line refusals. (``checkpoint``: the tiny separator of tests/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 from crn_live.data.audio_io import read_audio
 from crn_live.cli.separate import main as separate_main
 from crn_live.errors import UserError
-from tests.test_separation import checkpoint, separator  # noqa: F401 - shared fixtures
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
@@ -58,8 +58,9 @@ def test_streaming_mode_and_separate_audio(clip_sets, checkpoint, tmp_path):
 
 
 def _video_with_audio(clip: Path, tmp_path: Path, audio: bool = True) -> Path:
+    """The clip's video with its mixture muxed in as AAC (or without: ``audio=False``)."""
     video = tmp_path / ("with_audio.mp4" if audio else "silent.mp4")
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip / "video.mp4")]
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip / "video.mp4")]
     if audio:
         command += ["-i", str(clip / "mix.wav"), "-c:a", "aac", "-shortest"]
     subprocess.run(command + ["-c:v", "copy", str(video)], check=True)
@@ -90,6 +91,7 @@ def _refusal(argv: list[str]) -> str:
     return str(info.value)
 
 
+@pytest.mark.slow
 @needs_ffmpeg
 def test_one_line_refusals(clip_sets, checkpoint, tmp_path):
     clip = _first(clip_sets[2])
@@ -117,3 +119,35 @@ def test_one_line_refusals(clip_sets, checkpoint, tmp_path):
     garbage.write_bytes(b"nope")
     assert "cannot read" in _refusal([str(clip), "--model", str(garbage), "--out",
                                       str(tmp_path / "o")])
+
+
+@pytest.mark.slow
+@needs_ffmpeg
+def test_detects_the_instruments_of_a_plain_video(clip_sets, tmp_path) -> None:
+    clip = _first(clip_sets[3])
+    meta = json.loads((clip / "meta.json").read_text())
+    out = tmp_path / "out"
+    assert separate_main([str(_video_with_audio(clip, tmp_path)), "--out", str(out)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    assert sorted(o["class"] for o in report["objects"]) == sorted(
+        s["class"] for s in meta["slots"])
+    assert all(o["source"] == "detected" and o["frames_seen"] >= 40 for o in report["objects"])
+    assert len(list(out.glob("*.wav"))) == len(report["objects"]) + 1
+    # a user's region beside the detected ones: kept for the whole video, marked manual
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps([{"class": "Harp", "box": [0, 0, 60, 60]}]))
+    assert separate_main([str(_video_with_audio(clip, tmp_path)), "--objects", str(objects),
+                          "--detect", "--out", str(tmp_path / "both")]) == 0
+    sources = [o["source"] for o in json.loads((tmp_path / "both" / "objects.json")
+                                               .read_text())["objects"]]
+    assert sources.count("manual") == 1 and sources.count("detected") == len(meta["slots"])
+
+
+@needs_ffmpeg
+def test_no_instrument_found_is_one_clear_line(clip_sets, tmp_path) -> None:
+    clip = _first(clip_sets[2])
+    blank = tmp_path / "blank.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "color=c=gray:s=320x240:d=2:r=25", "-i", str(clip / "mix.wav"), "-c:a",
+                    "aac", "-shortest", str(blank)], check=True)
+    assert "no instrument found" in _refusal([str(blank), "--out", str(tmp_path / "out")])

@@ -1,5 +1,6 @@
-"""crn-train on real clip folders with a tiny model: run folder, exact resume, MUSIC layout,
-two-process DDP (torchrun, gloo) with identical replicas, one-line refusals."""
+"""Separator training on real clip folders with a tiny model: run folder, exact resume, MUSIC
+layout, two-process DDP (torchrun, gloo) with identical replicas, the learning-rate schedule and
+the training curves. (crn-train's one-line refusals: tests/cli/test_train.py.)"""
 
 from __future__ import annotations
 
@@ -17,23 +18,17 @@ from crn_live.cli.train import model_config
 from crn_live.cli.train import main as train_main
 from crn_live.config import ModelConfig
 from crn_live.data.clips import find_clips
-from crn_live.errors import UserError
 from crn_live.models import CRNSystem, load_checkpoint
 from crn_live.training.train import Run, TrainConfig, train
-from tests.conftest import TINY_MODEL
-from tests.data.test_music_layout import _video
+from tests.helpers import train_args, write_music_video
 
 
-def _args(clip_sets: dict[int, Path], config: Path, out: Path, steps: int) -> list[str]:
-    return ["--data", str(clip_sets[2]), "--data", str(clip_sets[3]), "--val", str(clip_sets[3]),
-            "--config", str(config), "--batch", "2", "--val-every", "2", "--steps", str(steps),
-            "--device", "cpu", "--out", str(out)]
-
-
+@pytest.mark.slow
 def test_a_run_writes_model_state_and_curves(clip_sets, tiny_config_file, tmp_path):
     out = tmp_path / "run"
     bundle = tmp_path / "bundle.pt"
-    assert train_main(_args(clip_sets, tiny_config_file, out, 4) + ["--bundle", str(bundle)]) == 0
+    args = train_args(clip_sets, tiny_config_file, out, 4) + ["--bundle", str(bundle)]
+    assert train_main(args) == 0
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     validations = [r for r in records if "val_sdr" in r]
     assert [r["step"] for r in validations] == [2, 4]
@@ -49,6 +44,7 @@ def test_a_run_writes_model_state_and_curves(clip_sets, tiny_config_file, tmp_pa
                            else trained), name
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_where_the_run_stopped(clip_sets, tiny_config_file, tmp_path):
     config = model_config("small", tiny_config_file)
     clips = find_clips(clip_sets[2]) + find_clips(clip_sets[3])
@@ -69,11 +65,13 @@ def test_resume_continues_exactly_where_the_run_stopped(clip_sets, tiny_config_f
         assert torch.equal(value, b["system"][name]), name
 
 
+@pytest.mark.slow
 def test_trains_on_a_music_layout_folder(tmp_path, tiny_config_file):
     root = tmp_path / "MUSIC"
     root.mkdir()
-    lines = [_video(root, "violin", "v1", freq=440.0), _video(root, "flute", "f1", freq=880.0),
-             _video(root, "acoustic_guitar", "g1", freq=196.0, detections=False)]
+    lines = [write_music_video(root, "violin", "v1", freq=440.0),
+             write_music_video(root, "flute", "f1", freq=880.0),
+             write_music_video(root, "acoustic_guitar", "g1", freq=196.0, detections=False)]
     (root / "train.csv").write_text("\n".join(lines) + "\n")
     (root / "val.csv").write_text(lines[0] + "\n" + lines[1] + "\n")
     out = tmp_path / "run"
@@ -83,12 +81,13 @@ def test_trains_on_a_music_layout_folder(tmp_path, tiny_config_file):
     assert "val_sdr" in (out / "log.jsonl").read_text()
 
 
+@pytest.mark.slow
 def test_two_process_ddp_keeps_replicas_identical(clip_sets, tiny_config_file, tmp_path):
     out, replicas = tmp_path / "ddp", tmp_path / "replicas"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         "-m", "crn_live.cli", "train", *_args(clip_sets, tiny_config_file, out, 3),
+         "-m", "crn_live.cli", "train", *train_args(clip_sets, tiny_config_file, out, 3),
          "--check-replicas", str(replicas)],
         capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -105,34 +104,6 @@ def test_two_process_ddp_keeps_replicas_identical(clip_sets, tiny_config_file, t
     assert "2 processes" in done.stderr
 
 
-def _refusal(argv: list[str]) -> str:
-    with pytest.raises(UserError) as info:
-        train_main(argv)
-    assert "\n" not in str(info.value)
-    return str(info.value)
-
-
-def test_one_line_refusals(clip_sets, tiny_config_file, tmp_path):
-    assert "no training data" in _refusal(["--out", str(tmp_path / "r")])
-    assert "does not exist" in _refusal(["--data", str(tmp_path / "nowhere"), "--out",
-                                    str(tmp_path / "r")])
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"ngf": 0}')
-    assert "must be >= 1" in _refusal(["--data", str(clip_sets[2]), "--config", str(bad),
-                                       "--out", str(tmp_path / "r")])
-    if not torch.cuda.is_available():
-        assert "no CUDA GPU" in _refusal(["--data", str(clip_sets[2]), "--device", "cuda",
-                                          "--out", str(tmp_path / "r")])
-    out = tmp_path / "twice"
-    args = _args(clip_sets, tiny_config_file, out, 1)
-    assert train_main(args) == 0
-    assert "--resume" in _refusal(args)
-    other = tmp_path / "other.json"
-    other.write_text(json.dumps({**TINY_MODEL, "ngf": 8}))
-    assert "another model config" in _refusal(
-        [a if a != str(tiny_config_file) else str(other) for a in args] + ["--resume"])
-
-
 def test_train_config_schedule():
     config = TrainConfig(steps=100, warmup=10, lr=1e-3, min_lr=1e-5)
     assert config.lr_at(0) == pytest.approx(1e-4)
@@ -143,18 +114,20 @@ def test_train_config_schedule():
 
 
 def test_training_curves_svg(tmp_path):
-    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-    try:
-        from plot_training import main as plot
-    finally:
-        sys.path.pop(0)
     log = tmp_path / "run" / "log.jsonl"
     log.parent.mkdir()
     log.write_text("\n".join(json.dumps(r) for r in (
         {"step": 50, "total": 0.8}, {"step": 100, "total": 0.6},
         {"step": 100, "val_sdr": 1.0, "val_sdri": 2.5})) + "\n")
     out = tmp_path / "curves.svg"
-    assert plot([str(log), "--out", str(out)]) == 0
+    assert _plot_training(str(log), "--out", str(out)).returncode == 0
     svg = out.read_text()
     assert svg.count("<polyline") == 2 and "validation SDRi" in svg and ">run<" in svg
-    assert plot([str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 2
+    assert _plot_training(str(tmp_path / "missing.jsonl"), "--out", str(out)).returncode == 2
+
+
+def _plot_training(*args: str) -> subprocess.CompletedProcess:
+    """``python benchmarks/plot_training.py ARGS``: the script as a user runs it."""
+    script = Path(__file__).parents[2] / "benchmarks" / "plot_training.py"
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          timeout=60)

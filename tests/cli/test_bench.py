@@ -1,0 +1,83 @@
+"""crn-bench: each benchmark writes its JSON (run here at the smallest sizes, the tiny models
+where a benchmark takes one), backends that cannot run here are reported with their reason, and
+bad lists are argparse errors. (``checkpoint``: the tiny separator of tests/conftest.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crn_live.cli.bench import main as bench_main
+from crn_live.errors import UserError
+from crn_live.models import save_checkpoint
+from tests.helpers import TINY_DETECTOR, tiny_detector
+
+
+def _run(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "bench.json"
+    assert bench_main([*args, "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_separator_step_per_backend_and_object_count(checkpoint: Path, tmp_path: Path) -> None:
+    result = _run(tmp_path, "step", "--model", str(checkpoint), "--backends",
+                  "torch,torch-cuda", "--objects", "2,1", "--hops", "3", "--threads", "1")
+    assert result["benchmark"] == "separator_step" and result["model"] == str(checkpoint)
+    assert result["context_frames"] == 16 and result["hops"] == 3
+    torch_runs = [r for r in result["runs"] if r["backend"] == "torch"]
+    assert [r["objects"] for r in torch_runs] == [1, 2]
+    for run in torch_runs:
+        assert 0 < run["hop_ms_median"] <= run["hop_ms_p99"] and run["steps_per_s"] > 0
+        assert run["share_of_hop"] == pytest.approx(run["hop_ms_median"] / result["hop_ms"],
+                                                    abs=1e-3)
+    measured = {r["backend"] for r in result["runs"]}
+    assert measured | set(result["unavailable"]) == {"torch", "torch-cuda"}
+
+
+def test_the_live_engine_is_the_default_benchmark(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--backends", "torch", "--instruments", "1", "--seconds", "1",
+                  "--live-seconds", "0", "--threads", "1")
+    assert result["benchmark"] == "live_engine" and result["sample_rate"] == 44100
+    assert [(r["backend"], r["instruments"]) for r in result["runs"]] == [("torch", 1)]
+    assert result["runs"][0]["rtf"] > 0 and "live_run" not in result
+
+
+def test_detector_frames_per_second(tmp_path: Path) -> None:
+    model = tmp_path / "det.pt"
+    save_checkpoint(model, tiny_detector(), TINY_DETECTOR)
+    result = _run(tmp_path, "detector", "--model", str(model), "--frames", "3", "--threads", "1")
+    assert result["input_size"] == [96, 64] and result["frame_size"] == [640, 480]
+    assert set(result["backends"]) == {"onnxruntime", "torch"} and result["frames"] == 3
+    for backend in result["backends"].values():
+        assert backend["fps"] > 0 and backend["network_ms"]["median"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["step", "--backends", "torch,kazoo"], "--backends takes a comma-separated list"),
+    (["step", "--objects", "0,1"], "--objects takes comma-separated counts in 1..16"),
+    (["--instruments", "17"], "--instruments takes comma-separated counts in 1..16"),
+    (["--instruments", "one"], "--instruments takes comma-separated counts in 1..16"),
+    (["synth", "--clips", "0"], "must be a positive integer"),
+])
+def test_bad_lists_are_argparse_errors(tmp_path: Path, capsys, args: list[str],
+                                       message: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        bench_main([*args, "--json", str(tmp_path / "out.json")])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_missing_video_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="--video .*absent.mp4 not found"):
+        bench_main(["detector", "--video", str(tmp_path / "absent.mp4"), "--json",
+                    str(tmp_path / "out.json")])
+
+
+def test_corpus_generation_speed(tmp_path: Path) -> None:
+    result = _run(tmp_path, "synth", "--clips", "1", "--seconds", "1", "--workers", "1")
+    assert result["benchmark"] == "synth" and result["clips"] == 1 and result["sources"] == 2
+    assert result["clips_per_minute"] > 0 and result["mb_per_clip"] > 0
+    assert result["minutes_per_audio_hour"] == pytest.approx(
+        3600.0 / result["clips_per_minute"], rel=0.01)

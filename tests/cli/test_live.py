@@ -1,0 +1,80 @@
+"""crn-live's options -> SessionOptions: what each flag becomes, and the one-line refusals of
+values it cannot use (before any device or model is opened). (Live runs: tests/stream/.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crn_live.cli.live import options_from, parser
+from crn_live.errors import UserError
+from crn_live.stream.session import SessionOptions
+
+
+def _options(*args: str) -> SessionOptions:
+    return options_from(parser().parse_args(list(args)))
+
+
+def test_defaults_are_the_first_camera_and_the_default_devices() -> None:
+    options = _options()
+    assert (options.camera, options.mic, options.output) == (0, "default", "default")
+    assert (options.max_objects, options.detect_fps, options.device_latency) == (4, 5.0, 0.03)
+    assert options.adaptive and not options.loop and options.objects == ()
+    assert options.chunk_frames is None and options.engines == Path("engines")
+
+
+def test_flags_become_session_options(tmp_path: Path) -> None:
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps([{"class": "violin", "box": [10, 20, 110, 220]}]))
+    options = _options("--camera", "gig.mp4", "--mic", "3", "--output", "none", "--objects",
+                       str(objects), "--solo", "Violin", "--mute", "residual", "--mute", "Drum",
+                       "--fixed-quality", "--loop", "--chunk-frames", "1", "--device-latency",
+                       "low", "--max-objects", "16", "--duration", "2.5")
+    assert (options.camera, options.mic, options.output) == ("gig.mp4", 3, None)
+    assert options.objects == (("Violin", (10.0, 20.0, 110.0, 220.0)),)
+    assert options.solo == ("Violin",) and options.mute == ("residual", "Drum")
+    assert not options.adaptive and options.loop and options.chunk_frames == 1
+    assert options.device_latency == "low" and options.max_objects == 16
+    assert options.duration == 2.5
+    assert _options("--camera", "none").camera is None
+
+
+def test_demo_plays_the_bundled_scene_in_a_loop() -> None:
+    options = _options("--demo", "--output", "none")
+    assert options.camera.endswith("video.mp4") and options.mic.endswith("mix.wav")
+    assert Path(options.camera).is_file() and Path(options.mic).is_file()
+    assert options.loop and options.output is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-objects", "0"], "--max-objects must be in 1..16, got 0"),
+    (["--max-objects", "17"], "--max-objects must be in 1..16, got 17"),
+    (["--detect-fps", "0"], "--detect-fps and --duration must be positive"),
+    (["--duration", "-1"], "--detect-fps and --duration must be positive"),
+    (["--device-latency", "0"], "--device-latency must be low, high or seconds in (0, 1]"),
+    (["--device-latency", "2"], "--device-latency must be low, high or seconds in (0, 1]"),
+    (["--device-latency", "soon"], "got soon"),
+])
+def test_values_it_cannot_use_are_refused_in_one_line(args: list[str], message: str) -> None:
+    with pytest.raises(UserError) as info:
+        _options(*args)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_bad_objects_file_is_refused(tmp_path: Path) -> None:
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps([{"class": "Kazoo", "box": [0, 0, 10, 10]}]))
+    with pytest.raises(UserError, match="unknown instrument class 'Kazoo'"):
+        _options("--objects", str(objects))
+    with pytest.raises(UserError, match="not found"):
+        _options("--objects", str(tmp_path / "absent.json"))
+
+
+def test_choices_are_checked_by_the_parser(capsys) -> None:
+    for args in (["--backend", "cuda"], ["--chunk-frames", "3"]):
+        with pytest.raises(SystemExit) as info:
+            parser().parse_args(args)
+        assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,131 @@
+"""The detector a user names or the bundled one: the bundled detector on generated frames (torch
+and its ONNX graph), a tiny one on torch and onnxruntime alike, its graph's metadata checked,
+and which kind of detector a file opens as. (The network itself:
+tests/models/test_detector.py; ``bundled_detector``: tests/vision/conftest.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from crn_live.data.clips import find_clips
+from crn_live.data.video import read_frames
+from crn_live.errors import UserError
+from crn_live.models import load_checkpoint, save_checkpoint
+from crn_live.models.detector import InstrumentDetector
+from crn_live.runtime.onnx_export import export_detector
+from crn_live.vision.decode import box_iou
+from crn_live.vision.detector import BUNDLED_DETECTOR, CONFIG_KEY, OwnDetector, open_detector
+from crn_live.vision.external import ExternalDetector
+from tests.helpers import TINY_DETECTOR, tiny_detector
+
+
+def _recall(detector, clips, frame_indices=(5, 40, 70)) -> tuple[int, int]:
+    """(instruments found with their class at IoU >= 0.5, instruments) over the frames."""
+    found = total = 0
+    for clip in clips:
+        frames = read_frames(clip.folder / "video.mp4", list(frame_indices))
+        for index in frame_indices:
+            detections = detector.detect(frames[index])
+            for slot in clip.slots:
+                total += 1
+                same = [k for k, label in enumerate(detections.labels)
+                        if detector.classes[label] == slot.class_name]
+                if same and box_iou(slot.boxes[index], detections.boxes[same]).max() >= 0.5:
+                    found += 1
+    return found, total
+
+
+def test_bundled_detector_finds_the_instruments_of_generated_frames(clip_sets,
+                                                                   bundled_detector) -> None:
+    clips = find_clips(clip_sets[2]) + find_clips(clip_sets[3])
+    found, total = _recall(bundled_detector, clips)
+    assert total == 42 and found >= 0.9 * total
+
+
+def test_exported_graph_detects_the_same(clip_sets, bundled_detector, tmp_path) -> None:
+    graph = export_detector(load_checkpoint(BUNDLED_DETECTOR).model, tmp_path / "det.onnx")
+    on_onnx = open_detector(graph)
+    assert isinstance(on_onnx, OwnDetector)
+    clip = find_clips(clip_sets[3])[0]
+    frame = read_frames(clip.folder / "video.mp4", [20])[20]
+    a, b = bundled_detector.detect(frame), on_onnx.detect(frame)
+    assert len(a) >= 3 and a.labels.tolist() == b.labels.tolist()
+    np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-2)
+
+
+def _foreign_yolo(path: Path) -> Path:
+    """A YOLOv8-layout ONNX graph (no crn-live metadata) with one Violin-ish box."""
+    rows = np.zeros((6, 3), np.float32)  # 4 + 2 classes, 3 candidates
+    rows[:, 0] = [320, 320, 100, 80, 0.9, 0.0]
+    const = helper.make_tensor("c", TensorProto.FLOAT, [1, 6, 3], rows.ravel().tolist())
+    nodes = [helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
+             helper.make_node("Mul", ["m", "zero"], ["z"]),
+             helper.make_node("Add", ["c", "z"], ["output0"])]
+    graph = helper.make_graph(
+        nodes, "yolo", [helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                                      [1, 3, 640, 640])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 6, 3])],
+        [const, helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(path))
+    return path
+
+
+def test_open_detector_picks_the_right_kind(tmp_path) -> None:
+    assert isinstance(open_detector(None), OwnDetector)
+    foreign = _foreign_yolo(tmp_path / "yolo.onnx")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("Violin\nPerson\n")
+    external = open_detector(foreign, labels)
+    assert isinstance(external, ExternalDetector)
+    found = external.detect(np.zeros((480, 640, 3), np.uint8))
+    assert [external.classes[k] for k in found.labels] == ["Violin"]
+    with pytest.raises(UserError, match="--detector-labels"):
+        open_detector(foreign)
+    with pytest.raises(UserError, match="external ONNX detector"):
+        open_detector(BUNDLED_DETECTOR, labels)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> InstrumentDetector:
+    return tiny_detector()
+
+
+@pytest.fixture(scope="module")
+def graph(tiny: InstrumentDetector, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """:func:`tiny` exported to ONNX, with our metadata."""
+    return export_detector(tiny, tmp_path_factory.mktemp("onnx") / "detector.onnx")
+
+
+def test_onnx_detector_gives_the_torch_detections(tiny: InstrumentDetector, graph: Path,
+                                                  tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "det.pt", tiny, TINY_DETECTOR)
+    frames = [np.random.default_rng(k).integers(0, 255, (240, 320, 3), np.uint8)
+              for k in range(3)]
+    on_torch = OwnDetector.load(tmp_path / "det.pt", threshold=0.3).detect_batch(frames)
+    on_onnx = open_detector(graph, threshold=0.3)
+    assert isinstance(on_onnx, OwnDetector) and on_onnx.config == TINY_DETECTOR
+    assert sum(len(d) for d in on_torch) >= 3  # something to compare
+    for a, b in zip(on_torch, on_onnx.detect_batch(frames)):  # same set; near-ties may reorder
+        order_a = np.lexsort((a.boxes[:, 1], a.boxes[:, 0], a.labels))
+        order_b = np.lexsort((b.boxes[:, 1], b.boxes[:, 0], b.labels))
+        assert a.labels[order_a].tolist() == b.labels[order_b].tolist()
+        np.testing.assert_allclose(a.boxes[order_a], b.boxes[order_b], atol=1e-3)
+        np.testing.assert_allclose(a.scores[order_a], b.scores[order_b], atol=1e-5)
+
+
+def test_onnx_metadata_is_checked(graph: Path, tmp_path: Path) -> None:
+    model = onnx.load(str(graph))
+    for prop in model.metadata_props:
+        if prop.key == CONFIG_KEY:
+            prop.value = prop.value.replace('"neck_width": 8', '"neck_width": 9')
+    onnx.save(model, str(tmp_path / "edited.onnx"))
+    with pytest.raises(UserError, match="does not match its hash"):
+        OwnDetector.from_onnx(tmp_path / "edited.onnx")
+    with pytest.raises(UserError, match="not found"):
+        OwnDetector.from_onnx(tmp_path / "missing.onnx")
