@@ -5,6 +5,7 @@ strict JSON output."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -131,6 +132,8 @@ class PlainProgress(tqdm):
     def close(self) -> None:
         if not self.disable and not self._closing:
             self._closing = True
+            self.display()  # the last line; tqdm's clean-up of a live bar is not for logs
+            self.leave, self.fp = False, io.StringIO()
         super().close()
 
 

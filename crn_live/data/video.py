@@ -127,7 +127,8 @@ def read_objects(path: Path, width: int, height: int) -> list[tuple[str, list[fl
 
 
 def video_audio(video: Path) -> tuple[np.ndarray, int]:
-    """The video's audio track (mono mixdown, native rate) through ffmpeg."""
+    """The video's audio track through ffmpeg, mixed down to mono as :func:`read_mono` does
+    (the channel average, the same level as the same audio given as a file), native rate."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise UserError(f"reading the audio track of {video} needs ffmpeg (apt-get install "
@@ -135,7 +136,7 @@ def video_audio(video: Path) -> tuple[np.ndarray, int]:
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "audio.wav"
         done = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", str(video), "-vn",
-                               "-ac", "1", "-c:a", "pcm_f32le", str(wav)],
+                               "-c:a", "pcm_f32le", str(wav)],
                               capture_output=True, text=True)
         if done.returncode != 0 or not wav.is_file():
             raise UserError(f"{video} has no readable audio track; give the audio as "

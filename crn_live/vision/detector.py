@@ -2,7 +2,7 @@
 
 :class:`OwnDetector` runs the trained :class:`~crn_live.models.detector.InstrumentDetector`
 either in PyTorch (from a checkpoint; the bundled one by default) or in onnxruntime (from the
-ONNX graph ``export/export_onnx.py`` writes, which carries its detector config in its metadata).
+ONNX graph ``python export/build_engines.py --onnx-only`` writes, which carries its detector config in its metadata).
 Each frame is letterboxed to the network input, the graph gives peak scores and boxes, and
 :func:`~crn_live.vision.decode.decode_peaks` picks the detections (per-class NMS outside the
 graph). Returned labels index :attr:`OwnDetector.classes`.
@@ -90,7 +90,7 @@ class OwnDetector:
         path = Path(path)
         if not path.is_file():
             raise UserError(f"detector graph {path} not found: export it with python "
-                            f"export/export_onnx.py")
+                            f"export/build_engines.py --onnx-only (engines/onnx/detector.onnx)")
         try:
             meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False)
                     .metadata_props}
@@ -101,10 +101,10 @@ class OwnDetector:
                             f"--detector-labels") from None
         except Exception as error:  # noqa: BLE001 - any unreadable file is the same problem
             raise UserError(f"cannot read {path} as an ONNX detector ({type(error).__name__}); "
-                            f"re-export it with python export/export_onnx.py") from None
+                            f"re-export it with python export/build_engines.py --onnx-only") from None
         if meta.get(HASH_KEY) != config_hash(config):
             raise UserError(f"{path}: the detector config in its metadata does not match its "
-                            f"hash; re-export it with python export/export_onnx.py")
+                            f"hash; re-export it with python export/build_engines.py --onnx-only")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
