@@ -4,6 +4,9 @@ values it cannot use (before any device or model is opened). (Live runs: tests/s
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,17 @@ def test_choices_are_checked_by_the_parser(capsys) -> None:
             parser().parse_args(args)
         assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_headless_run_logs_plain_status_lines(tmp_path: Path) -> None:
+    """Off a terminal (a pipe, a log file) the status is a plain line now and then, never the
+    carriage-return updates a terminal gets each second."""
+    done = subprocess.run([sys.executable, "-m", "crn_live.cli", "live", "--demo", "--no-gui",
+                           "--output", "none", "--duration", "12"], capture_output=True,
+                          text=True, timeout=180, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stderr
+    status = [line for line in done.stderr.splitlines() if " s  " in line and "RTF" in line]
+    assert 1 <= len(status) <= 3, done.stderr  # one every 10 s of a 12 s run, not twelve
+    assert "12.0 s processed" in done.stdout

@@ -15,6 +15,7 @@ import pytest
 from crn_live.data.audio_io import read_audio
 from crn_live.cli.separate import main as separate_main
 from crn_live.errors import UserError
+from crn_live.vision.detector import BUNDLED_DETECTOR
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
@@ -151,3 +152,21 @@ def test_no_instrument_found_is_one_clear_line(clip_sets, tmp_path) -> None:
                     "color=c=gray:s=320x240:d=2:r=25", "-i", str(clip / "mix.wav"), "-c:a",
                     "aac", "-shortest", str(blank)], check=True)
     assert "no instrument found" in _refusal([str(blank), "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.slow
+@needs_ffmpeg
+def test_a_silent_video_with_audio_given_is_detected_and_separated(clip_sets, tmp_path) -> None:
+    """A video without an audio track, the sound given as --audio, instruments detected: the
+    video's (missing) track is never read (it used to stop with 'no readable audio track')."""
+    clip = _first(clip_sets[2])
+    silent = _video_with_audio(clip, tmp_path, audio=False)
+    with pytest.raises(UserError, match="no readable audio track"):
+        separate_main([str(silent), "--out", str(tmp_path / "none")])  # no sound at all
+    out = tmp_path / "out"
+    assert separate_main([str(silent), "--audio", str(clip / "mix.wav"), "--detector",
+                          str(BUNDLED_DETECTOR), "--out", str(out)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    mix, rate = read_audio(clip / "mix.wav")
+    assert report["objects"] and all(o["source"] == "detected" for o in report["objects"])
+    assert report["sample_rate"] == rate and report["seconds"] == round(len(mix) / rate, 3)
