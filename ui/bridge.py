@@ -1,8 +1,9 @@
 """The bridge between a running session and the widgets, on the GUI thread.
 
 A QTimer (about every 30 ms) drains the session's frame queue (``poll_frames``, thread-safe,
-oldest first) and reads ``latest_video()``; the GUI thread never runs inference or audio work,
-it only copies what the session already computed into the widgets.
+oldest first) and reads ``latest_video()`` (the frame of the sound now heard: the session holds
+the picture back by the audio path's latency); the GUI thread never runs inference or audio
+work, it only copies what the session already computed into the widgets.
 
 Coalescing: every spectrum column of every polled frame is pushed into the strips, but each
 strip and the video view redraw at most once per tick. Pacing: the session hands over a chunk of

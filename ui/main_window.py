@@ -1,6 +1,7 @@
 """The main window: device pickers and transport on a toolbar, the camera view beside one mixer
 strip per instrument (plus the mixture and the residual), and a status bar with what the engine
-reports (backend, algorithmic latency, processing time, real-time factor, degradations, xruns).
+reports (backend, algorithmic latency, processing time, real-time factor, degradations, xruns)
+and how long the picture is held back to stay in step with the sound.
 
 The window owns at most one session at a time, used through
 :class:`~crn_live.stream.protocol.SessionProtocol` only. Opening one (loading models, opening
@@ -264,6 +265,10 @@ class MainWindow(QMainWindow):
         self.degradations_label = QLabel("degradations -")
         self.xruns_label = QLabel("xruns -")
         self.fps_label = QLabel("UI - fps")
+        self.sync_label = QLabel("")
+        self.sync_label.setToolTip("the camera picture is shown as late as the separated sound "
+                                   "leaves the loudspeaker (algorithmic latency, output "
+                                   "buffering, device latency), so that the two are in step")
         self.recording_label = QLabel("")
         self.recording_label.setStyleSheet("color: #ef5350; font-weight: bold;")
         self.latency_label.setToolTip("algorithmic latency: STFT window + chunk of hops")
@@ -273,7 +278,7 @@ class MainWindow(QMainWindow):
         self.xruns_label.setToolTip("audio device under- and overruns")
         for label in (self.backend_label, self.latency_label, self.processing_label,
                       self.rtf_label, self.degradations_label, self.xruns_label,
-                      self.fps_label, self.recording_label):
+                      self.fps_label, self.sync_label, self.recording_label):
             bar.addPermanentWidget(label)
 
     def _build_shortcuts(self) -> None:
@@ -432,9 +437,11 @@ class MainWindow(QMainWindow):
         if self.is_recording():
             self.toggle_recording()
         error = self.session.error if self.session is not None else None
-        if error is not None:
-            self._show_error(f"the session stopped: {type(error).__name__}: {error}",
-                             isinstance(error, UserError))
+        if isinstance(error, UserError):  # a device went away: its one line; Start reopens
+            self._show_error(f"{error}; press Start to restart", True)
+            self.error_page.title.setText("Stopped")
+        elif error is not None:
+            self._show_error(f"the session stopped: {type(error).__name__}: {error}", False)
         else:
             self.statusBar().showMessage("the input ended")
         self._update_actions()
@@ -570,6 +577,7 @@ class MainWindow(QMainWindow):
             f"degradations {status.degradations}"
             + (f" ({level})" if level not in (None, "full") else ""))
         self.xruns_label.setText(f"xruns {status.xruns}")
+        self.sync_label.setText(_sync_text(status.playback_delay_ms, self.options.camera))
         if self.bridge is not None:
             self.fps_label.setText(f"UI {self.bridge.fps:.0f} fps")
         if status.recording is not None:
@@ -582,6 +590,13 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.close_session()
         super().closeEvent(event)
+
+
+def _sync_text(delay_ms: float | None, camera: object) -> str:
+    """The status bar's note on the picture's delay; empty with no camera or no delay."""
+    if camera is None or not delay_ms:
+        return ""
+    return f"picture delayed {delay_ms:.0f} ms to match the sound"
 
 
 def _close_quietly(session: SessionProtocol) -> None:

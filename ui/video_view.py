@@ -136,6 +136,11 @@ class VideoView(QGraphicsView):
             self.setSceneRect(self.message.boundingRect().adjusted(-20, -20, 20, 20))
             self._fit()
 
+    @property
+    def frame(self):
+        """The VideoFrame shown, None before the first one (or after :meth:`clear`)."""
+        return self._last_frame
+
     def show_frame(self, frame) -> bool:
         """Show ``frame`` (a VideoFrame) unless it is the one already shown; True when drawn.
 

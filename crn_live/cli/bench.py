@@ -1,4 +1,5 @@
-"""``crn-bench``: speed, latency and memory benchmarks, each writing JSON."""
+"""``crn-bench``: speed, latency and memory benchmarks, each writing JSON (the ones through the
+real devices, ``latency`` and ``soak``, are in :mod:`crn_live.cli.bench_devices`)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--engines", type=Path, default=Path("engines"),
                    help="where build_engines.py wrote TensorRT engines (engines/)")
     v.add_argument("--json", type=Path, required=True, help="where to write the result")
+    lat = sub.add_parser("latency", help="mic-to-speaker latency through the real (PulseAudio) "
+                                         "devices: clicks played into the room, found in what "
+                                         "the loudspeaker played")
+    lat.add_argument("--clicks", type=positive_int, default=10, help="clicks played (10)")
+    lat.add_argument("--scene", action="store_true",
+                     help="the demo scene's video as the camera (three instruments)")
+    lat.add_argument("--threads", type=positive_int, help="CPU threads (all cores)")
+    lat.add_argument("--engines", type=Path, default=Path("engines"),
+                     help="where build_engines.py wrote TensorRT engines (engines/)")
+    lat.add_argument("--json", type=Path, required=True, help="where to write the result")
+    k = sub.add_parser("soak", help="the live path through the real (PulseAudio) devices for "
+                                    "minutes, the demo scene played into the room: xruns, "
+                                    "degradations, chunk p99, RSS")
+    k.add_argument("--minutes", type=positive_float, default=10.0, help="length (10)")
+    k.add_argument("--idle", action="store_true",
+                   help="no camera (no instrument) and a silent room")
+    k.add_argument("--threads", type=positive_int, help="CPU threads (all cores)")
+    k.add_argument("--engines", type=Path, default=Path("engines"),
+                   help="where build_engines.py wrote TensorRT engines (engines/)")
+    k.add_argument("--json", type=Path, required=True, help="where to write the result")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "live")  # crn-bench --json OUT: the live engine benchmark
@@ -65,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bench_step(p, args)
     if args.bench == "live":
         return _bench_live(p, args)
+    if args.bench == "latency":
+        return _bench_latency(args)
+    if args.bench == "soak":
+        return _bench_soak(args)
 
     result = bench_synth(clips=args.clips, seconds=args.seconds, sources=args.sources,
                          workers=args.workers, json_path=args.json)
@@ -83,6 +108,40 @@ def _bench_detector(args: argparse.Namespace) -> int:
               f"{b['end_to_end_ms']['median']:.1f} ms, p99 {b['end_to_end_ms']['p99']:.1f} ms; "
               f"network {b['network_ms']['median']:.1f} ms)")
     print(f"target >= {result['target_fps']} fps on onnxruntime; wrote {args.json}")
+    return 0
+
+
+def _bench_latency(args: argparse.Namespace) -> int:
+    from crn_live.cli.bench_devices import bench_latency
+
+    result = bench_latency(args.clicks, args.scene, args.threads, args.engines, args.json)
+    _print_latency(result)
+    print(f"wrote {args.json}")
+    return 0
+
+
+def _print_latency(result: dict) -> None:
+    measured = result["mic_to_speaker_ms"]
+    print(f"mic to speaker through the devices: median {measured.get('median_ms')} ms "
+          f"(min {measured.get('min_ms')}, max {measured.get('max_ms')}; {measured['found']} of "
+          f"{measured['clicks']} clicks found), {result['instruments']} instruments")
+    print(f"  algorithmic {result['algorithmic_latency_ms']} ms + output prefill "
+          f"{result['output_prefill_ms']} ms + devices' reported latency (in "
+          f"{result['input_device_latency_ms']}, out {result['output_device_latency_ms']} ms) "
+          f"= {result['nominal_ms']} ms nominal")
+
+
+def _bench_soak(args: argparse.Namespace) -> int:
+    from crn_live.cli.bench_devices import bench_soak
+
+    r = bench_soak(args.minutes, not args.idle, args.threads, args.engines, args.json)
+    print(f"{r['seconds']} s with {r['instruments']} instruments: xruns {r['xruns']} (start-up "
+          f"{r['startup_xruns']}), {r['degradations']} degradations, chunk p99 "
+          f"{r['hop_ms_p99']} ms (worst window {r['hop_ms_p99_worst_window']} ms), RSS "
+          f"{r['rss_mb_start']} -> {r['rss_mb_end']} MB ({r['rss_growth_percent']:+.2f} %), "
+          f"output buffer low {r['output_buffer_low_ms']} ms, mic to speaker "
+          f"{r['mic_to_speaker_ms']} ms")
+    print(f"wrote {args.json}")
     return 0
 
 
@@ -120,6 +179,8 @@ def _bench_live(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         live = result["live_run"]
         print(f"  live run: {live['seconds']} s, {live['instruments']} instruments, RTF "
               f"{live['rtf']}, {live['degradations']} degradations, {live['xruns']} xruns")
+    if "mic_to_speaker" in result:
+        _print_latency(result["mic_to_speaker"])
     print(f"wrote {args.json}")
     return 0
 
@@ -325,7 +386,9 @@ def bench_live(backends: list[str], instruments: list[int], seconds: float, thre
     mixer); ``rtf`` = mean chunk time / chunk duration. Peak RSS is the process's high-water
     mark so far (it only grows, so runs are in increasing size). The live run plays the demo
     scene in real time (camera = its video, microphone = its mixture, output = the default
-    device) with detection and tracking, and counts degradations and xruns.
+    device) with detection and tracking, and counts degradations and xruns; with it,
+    ``mic_to_speaker`` is the latency measured through the devices with the demo scene's
+    instruments (:func:`~crn_live.cli.bench_devices.bench_latency`, 8 clicks).
     """
     import numpy as np
 
@@ -351,7 +414,11 @@ def bench_live(backends: list[str], instruments: list[int], seconds: float, thre
         result["runs"] += runs
         result["algorithmic_latency_ms"] = latency_ms
     if live_seconds > 0:
+        from crn_live.cli.bench_devices import bench_latency
+
         result["live_run"] = _paced_live_run(live_seconds, live_instruments, threads, engines)
+        result["mic_to_speaker"] = bench_latency(clicks=8, scene=True, threads=threads,
+                                                 engines=engines)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=1) + "\n")
     return result

@@ -182,6 +182,8 @@ def run_headless(options, json_path: Path | None = None, quiet: bool = False) ->
         session.close()  # finishes the recording: valid files up to the last block
     if not quiet and terminal:
         print(file=sys.stderr)
+    if isinstance(session.error, UserError):  # a device went away: its own one line
+        raise UserError(str(session.error)) from None
     if session.error is not None:
         raise UserError(f"the live engine stopped: {type(session.error).__name__}: "
                         f"{session.error}")

@@ -30,6 +30,17 @@ KEEPALIVE_SINK = "crn_keepalive"
 _LOOPBACK_ARGS = (f"source={NULL_SOURCE} sink={KEEPALIVE_SINK} latency_msec=20 "
                   "source_dont_move=true sink_dont_move=true")
 _LIST_HINT = "list devices with crn-live --list-devices"
+#: The measuring bus (:func:`ensure_pulse_probe`): a stereo null sink whose monitor holds, in
+#: one stream and sample-aligned, what the microphone hears (left) and what the loudspeaker
+#: plays (right).
+PROBE_SINK = "crn_probe"
+PROBE_SOURCE = PROBE_SINK + ".monitor"
+#: "The room": a mono sink onto the bus's left channel (play the scene or a click into it).
+ROOM_SINK = "crn_room"
+#: The microphone hearing the room: a mono source from the bus's left channel.
+ROOM_SOURCE = "crn_room_mic"
+#: The loudspeaker: a mono sink onto the bus's right channel.
+SPEAKER_SINK = "crn_speaker"
 
 
 def one_line(text: object) -> str:
@@ -314,3 +325,94 @@ def ensure_pulse_null_sink() -> bool:
         sd._terminate()
         sd._initialize()
     return _default_index(sd, "input") is not None and _default_index(sd, "output") is not None
+
+
+def ensure_pulse_probe() -> bool:
+    """Make sure the measuring bus exists (after :func:`ensure_pulse_null_sink`); True when
+    its sinks and source are there. Idempotent; for ``crn-bench`` and the device tests.
+
+    * ``crn_probe``: a stereo null sink; its monitor ``crn_probe.monitor`` is what a
+      measurement records (left: the room, right: the loudspeaker);
+    * ``crn_room`` and ``crn_speaker``: mono remap sinks onto its left and right channel;
+    * ``crn_room_mic``: a mono remap source of its monitor's left channel;
+    * a keep-alive loopback of its monitor into ``crn_keepalive`` (as for ``crn_null``).
+
+    One sink renders both channels, so the delay between them is exact to the sample (no two
+    devices' buffers to reconcile). Route a stream with :func:`pulse_route`.
+    """
+    if not ensure_pulse_null_sink():
+        return False
+    if PROBE_SINK not in _sink_names():
+        _load_module("module-null-sink", f"sink_name={PROBE_SINK}", "rate=48000", "channels=2",
+                     f"sink_properties=device.description={PROBE_SINK}")
+        _load_module("module-loopback", f"source={PROBE_SOURCE}", f"sink={KEEPALIVE_SINK}",
+                     "latency_msec=20", "source_dont_move=true", "sink_dont_move=true")
+        _pactl("suspend-sink", PROBE_SINK, "1")  # restart its timer (see ensure_pulse_null_sink)
+        _pactl("suspend-sink", PROBE_SINK, "0")
+    sinks = _sink_names()
+    for name, side in ((ROOM_SINK, "front-left"), (SPEAKER_SINK, "front-right")):
+        if name not in sinks:
+            _load_module("module-remap-sink", f"sink_name={name}", f"master={PROBE_SINK}",
+                         "channels=1", f"master_channel_map={side}", "channel_map=mono",
+                         "remix=no", f"sink_properties=device.description={name}")
+    sources = _pactl("list", "short", "sources")
+    if sources is not None and f"\t{ROOM_SOURCE}\t" not in sources.stdout:
+        _load_module("module-remap-source", f"source_name={ROOM_SOURCE}",
+                     f"master={PROBE_SOURCE}", "channels=1", "master_channel_map=front-left",
+                     "channel_map=mono", "remix=no",
+                     f"source_properties=device.description={ROOM_SOURCE}")
+    sinks = _sink_names()
+    sources = _pactl("list", "short", "sources")
+    return all(name in sinks for name in (PROBE_SINK, ROOM_SINK, SPEAKER_SINK)) and \
+        sources is not None and f"\t{ROOM_SOURCE}\t" in sources.stdout
+
+
+@contextlib.contextmanager
+def pulse_route(sink: str | None = None, source: str | None = None) -> Iterator[None]:
+    """Streams opened meanwhile on PortAudio's ``pulse`` / ``default`` device play into
+    ``sink`` and record from ``source`` (PulseAudio names; None keeps the current routing).
+
+    PulseAudio's ALSA plugin reads ``PULSE_SINK`` / ``PULSE_SOURCE`` when a stream opens, so
+    one process can open streams on several PulseAudio devices; the variables are restored on
+    exit (streams already open stay where they are).
+    """
+    saved = {var: os.environ.get(var) for var in ("PULSE_SINK", "PULSE_SOURCE")}
+    try:
+        for var, name in (("PULSE_SINK", sink), ("PULSE_SOURCE", source)):
+            if name is not None:
+                os.environ[var] = name
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def pulse_devices(kind: str) -> set[str] | None:
+    """Names of PulseAudio's sources (``kind`` ``"input"``) or sinks (``"output"``) now; None
+    when no server answers."""
+    listed = _pactl("list", "short", "sources" if kind == "input" else "sinks", timeout=2.0)
+    if listed is None or listed.returncode != 0:
+        return None
+    return {row.split("\t")[1] for row in listed.stdout.splitlines() if "\t" in row}
+
+
+def pulse_device(kind: str) -> str | None:
+    """The PulseAudio source (``kind`` ``"input"``) or sink (``"output"``) that a stream
+    opened now on PortAudio's ``pulse`` / ``default`` device reaches: ``PULSE_SOURCE`` /
+    ``PULSE_SINK`` when that exists, else the server's default; None when no server answers."""
+    names = pulse_devices(kind)
+    if not names:
+        return None
+    routed = os.environ.get("PULSE_SOURCE" if kind == "input" else "PULSE_SINK")
+    if routed in names:
+        return routed
+    info = _pactl("info", timeout=2.0)
+    if info is None or info.returncode != 0:
+        return None
+    key = "Default Source:" if kind == "input" else "Default Sink:"
+    default = next((line.split(":", 1)[1].strip() for line in info.stdout.splitlines()
+                    if line.startswith(key)), None)
+    return default if default in names else None

@@ -19,17 +19,21 @@ mixer.
 Algorithmic latency: ``n_fft + (chunk_frames - 1) * hop`` device samples (115.9 ms for the small
 model's 2-frame chunks, 92.7 ms with 1-frame chunks).
 
-Overload: each chunk's processing time is compared with the chunk's duration; when late (or when
-the caller reports a backlog), the engine steps down a level - fewer refinement cycles, then (a
-request to the vision side) detection less often, then dry pass-through of the mixture - and
-counts it; after a long run of comfortable chunks it steps back up.
+Overload (:meth:`SeparationEngine._adapt`): the chunks' own processing times are compared with
+the chunk's duration; when they run late on the whole (or the caller reports a backlog), the
+engine steps down a level - fewer refinement cycles, then (a request to the vision side)
+detection less often, then dry pass-through of the mixture - and counts it; once the chunks of
+a short window would fit at the level above, it steps back up (about a second per level).
+:meth:`SeparationEngine.warm_up` runs every step graph before real time starts, so that
+start-up is never a late chunk.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import time
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -45,6 +49,9 @@ from crn_live.stream.mixer import Mixer
 LEVELS = ("full", "fewer_cycles", "no_cycles", "detect_less", "dry")
 #: Lowest device rate the model's bands fit in.
 MIN_RATE = 11025
+#: At most this many times ``recover_chunks`` before stepping up again after a step up that did
+#: not hold (the recovery window doubles each time one fails within ``2 * recover_chunks``).
+MAX_PATIENCE = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +61,11 @@ class EngineSettings:
     rate: int
     max_objects: int = 4
     silence_dbfs: float = -70.0  # chunks quieter than this (RMS) skip the network
-    deadline: float = 0.8  # share of a chunk's duration its processing may take
-    late_chunks: int = 2  # late chunks in a row before degrading
-    recover_chunks: int = 200  # comfortable chunks in a row before undoing a degradation
-    backlog_chunks: int = 3  # input waiting beyond this many chunks counts as late
+    deadline: float = 0.8  # share of a chunk's duration its processing may take (on average)
+    late_slack: float = 1.0  # chunks of time over the deadline, summed, before degrading
+    recover_chunks: int = 20  # chunks at a level (a window) before undoing a degradation...
+    recover_load: float = 0.95  # ...if, at the level above, they would average this of the budget
+    backlog_chunks: int = 3  # input waiting beyond this many chunks (twice in a row): degrade
     adaptive: bool = True  # False: always full quality, whatever the time (crn-separate)
     ramp_ms: float = 20.0
 
@@ -66,6 +74,9 @@ class EngineSettings:
             raise ValueError(f"the audio rate must be at least {MIN_RATE} Hz, got {self.rate}")
         if not 1 <= self.max_objects <= 16:
             raise ValueError(f"max_objects must be in 1..16, got {self.max_objects}")
+        if self.recover_chunks < 1 or not 0.0 < self.recover_load <= 1.0:
+            raise ValueError(f"recover_chunks must be >= 1 and recover_load in (0, 1], got "
+                             f"{self.recover_chunks} and {self.recover_load}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,13 +124,15 @@ class SeparationEngine:
 
     ``steps``: ``{refinement cycles: backend}`` of the step graphs (at least the model's full
     count; cheaper ones are the fallbacks, :func:`~crn_live.runtime.graphs.step_levels`).
+    ``clock``: seconds, for the chunks' times (tests inject delays through it).
     """
 
     def __init__(self, config: ModelConfig, steps: Mapping[int, Backend],
-                 settings: EngineSettings) -> None:
+                 settings: EngineSettings,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         if config.refine_iterations not in steps:
             raise ValueError(f"steps must include the full {config.refine_iterations} cycles")
-        self.config, self.settings = config, settings
+        self.config, self.settings, self.clock = config, settings, clock
         self.steps = dict(steps)
         model = config.audio.stft
         self.stft_config = model.scaled_to(settings.rate)
@@ -154,9 +167,13 @@ class SeparationEngine:
         self.degradations = 0
         self.recoveries = 0
         self.level_chunks = [0] * len(LEVELS)
-        self._late = 0
-        self._comfortable = 0
         self.backlog = 0
+        #: ``{refinement cycles: ms per batch size}`` of each step graph, from :meth:`warm_up`
+        self.step_costs: dict[int, tuple[float, ...]] = {}
+        self._debt, self._behind = 0.0, 0  # ms over the budget, summed; chunks behind in a row
+        self._patience = 1  # the recovery window, in multiples of recover_chunks
+        self._changed_at, self._last_was_recovery = 0, False
+        self._recent: collections.deque = collections.deque(maxlen=settings.recover_chunks)
 
     def _allocate_scratch(self) -> None:
         """The per-chunk working arrays, allocated once: :meth:`process` writes into them."""
@@ -216,7 +233,7 @@ class SeparationEngine:
         Works in scratch arrays allocated once; the arrays of the returned
         :class:`ChunkOutput` are the chunk's own (a later call never writes into them).
         """
-        started = time.perf_counter()
+        started = self.clock()
         block = np.asarray(block, np.float32)
         if block.shape != (self.chunk_samples,):
             raise ValueError(f"block must have {self.chunk_samples} samples, got {block.shape}")
@@ -231,14 +248,14 @@ class SeparationEngine:
         slots = self.slots
         sources, mix, residual, played = self._synthesise(slots, level)
         spectra = self._spectra()
-        process_ms = 1000.0 * (time.perf_counter() - started)
+        process_ms = 1000.0 * (self.clock() - started)
         output = ChunkOutput(self.chunks, sources, residual, mix, played, slots,
                              tuple(o.label if o else "" for o in self._slots), spectra, level,
                              step_ms, process_ms, skipped)
         self.level_chunks[LEVELS.index(level)] += 1
         self.chunks += 1
         if self.settings.adaptive:
-            self._adapt(process_ms)
+            self._adapt(process_ms, step_ms, 0 if skipped else len(active))
         return output
 
     def _analyse(self, block: np.ndarray) -> np.ndarray:
@@ -268,9 +285,9 @@ class SeparationEngine:
         for row, k in enumerate(active):
             embeddings[row] = self._slots[k].embedding
         feeds = step_feeds(np.broadcast_to(window, (len(active), 1) + window.shape), embeddings)
-        t0 = time.perf_counter()
+        t0 = self.clock()
         out = self.steps[self._cycles(level)].run(feeds)["masks"]
-        step_ms = 1000.0 * (time.perf_counter() - t0)
+        step_ms = 1000.0 * (self.clock() - t0)
         self._masks.fill(0.0)
         self._masks[active] = out[:, 0]
         return step_ms
@@ -322,29 +339,101 @@ class SeparationEngine:
         usable = [c for c in self.steps if c <= wanted]
         return max(usable) if usable else min(self.steps)
 
-    def _adapt(self, process_ms: float) -> None:
-        """Step down after ``late_chunks`` late chunks in a row (or at once on a backlog beyond
-        twice the allowance); step back up after ``recover_chunks`` comfortable ones."""
+    def _adapt(self, process_ms: float, step_ms: float, batch: int) -> None:
+        """The overload policy, after each chunk (``budget = deadline * chunk_ms``).
+
+        * **Lateness** is judged on the chunks' own times (``process_ms``: the caller's inline
+          work, e.g. a detection round, is not in it) summed against the budget: each chunk
+          adds its time over the budget to a debt and pays it back with its time under it
+          (never below zero). One slow chunk, or a periodic one, is absorbed (the output's
+          jitter buffer covers it); chunks slower than the budget on average run the debt up.
+        * **Degrade** one level when the debt exceeds ``late_slack`` chunks (chunks 25 % over
+          the budget: after 5 of them; a stall: after 1 or 2), when the caller's ``backlog``
+          (input waiting, in chunks: where its own work shows) exceeds ``backlog_chunks`` two
+          chunks in a row, or at once while it exceeds twice that (really overloaded: down a
+          level per chunk). The new level starts without debt.
+        * Each chunk's time is **projected** to the level above: plus what the network of the
+          level above costs more (:meth:`_step_up_ms`, for the chunk's ``batch`` of objects).
+        * **Recover** one level once a window of ``recover_chunks`` chunks at this level,
+          projected, averages at most ``recover_load`` of the budget (the level above would pay
+          its debt back), with no debt now and no backlog over one chunk in the window. An
+          average, not a run of good chunks: a periodic slow chunk (e.g. after a detection
+          round) counts for its share of the time and never resets the count.
+        * A recovery undone within ``2 * recover_chunks`` chunks doubles the next window (up to
+          ``MAX_PATIENCE`` times): a machine that cannot hold the level above tries it ever
+          more rarely instead of flapping; any other degradation resets the window.
+        """
         s = self.settings
         budget = s.deadline * self.chunk_ms
-        late = process_ms > budget or self.backlog > s.backlog_chunks
-        self._late = self._late + 1 if late else 0
-        self._comfortable = self._comfortable + 1 \
-            if process_ms < 0.5 * budget and self.backlog <= 1 else 0
-        if self.level < len(LEVELS) - 1 and (self._late >= s.late_chunks
+        self._debt = max(0.0, self._debt + process_ms - budget)
+        projected = process_ms + self._step_up_ms(step_ms, batch)
+        self._recent.append(projected if self.backlog <= 1 else float("inf"))
+        self._behind = self._behind + 1 if self.backlog > s.backlog_chunks else 0
+        if self.level < len(LEVELS) - 1 and (self._debt > s.late_slack * self.chunk_ms
+                                             or self._behind >= 2
                                              or self.backlog > 2 * s.backlog_chunks):
-            self.level += 1
+            self._change_level(+1)
+        elif self.level > 0 and self._debt == 0.0 and len(self._recent) == self._recent.maxlen \
+                and sum(self._recent) <= s.recover_load * budget * self._recent.maxlen:
+            self._change_level(-1)
+
+    def _change_level(self, step: int) -> None:
+        """One level down (``step`` +1, a degradation) or up (-1, a recovery); a new window."""
+        s = self.settings
+        if step > 0:
+            failed = self._last_was_recovery and \
+                self.chunks - self._changed_at <= 2 * s.recover_chunks
+            self._patience = min(2 * self._patience, MAX_PATIENCE) if failed else 1
             self.degradations += 1
-            self._late = self._comfortable = 0
-        elif self.level > 0 and self._comfortable >= s.recover_chunks:
-            self.level -= 1
+        else:
             self.recoveries += 1
-            self._comfortable = 0
+        self.level += step
+        self._last_was_recovery, self._changed_at = step < 0, self.chunks
+        self._debt, self._behind = 0.0, 0
+        self._recent = collections.deque(maxlen=s.recover_chunks * self._patience)
+
+    def _step_up_ms(self, step_ms: float, batch: int) -> float:
+        """How much longer the network of the level above would have taken than this chunk's
+        (``step_ms`` for ``batch`` objects; 0: it did not run): the difference of the two
+        graphs' :meth:`warm_up` costs at that batch when measured, else ``step_ms`` scaled as
+        if a refinement cycle cost about as much as the separator itself."""
+        if self.level == 0 or batch == 0:
+            return 0.0
+        here, up = self._cycles(LEVELS[self.level]), self._cycles(LEVELS[self.level - 1])
+        if here in self.step_costs and up in self.step_costs:
+            return max(0.0, self.step_costs[up][batch - 1] - self.step_costs[here][batch - 1])
+        return step_ms * (up - here) / (1.0 + here)
+
+    def warm_up(self, repeats: int = 3) -> dict[int, tuple[float, ...]]:
+        """Run every step graph before real time starts (first calls are slow: allocation,
+        kernel choice, a plan per input shape): ``repeats`` times at each batch size up to
+        ``max_objects``, on silence. Keeps and returns ``{cycles: (median ms per batch size,
+        1 first)}`` (what :meth:`_step_up_ms` projects with). Changes no audio state."""
+        c, repeats = self.config, max(1, repeats)
+        window = np.zeros((c.log_bins, c.context_frames), np.float32)
+        embeddings = np.zeros((self.max_objects, c.embed_dim), np.float32)
+        costs = {}
+        for cycles, backend in sorted(self.steps.items(), reverse=True):
+            medians = []
+            for batch in range(1, self.max_objects + 1):
+                feeds = step_feeds(np.broadcast_to(window, (batch, 1) + window.shape),
+                                   embeddings[:batch])
+                times = []
+                for _ in range(repeats):
+                    t0 = self.clock()
+                    backend.run(feeds)
+                    times.append(1000.0 * (self.clock() - t0))
+                medians.append(float(np.median(times)))
+            costs[cycles] = tuple(medians)
+        self.step_costs = costs
+        return dict(costs)
 
     def stats(self) -> dict:
         return {"chunks": self.chunks, "level": LEVELS[self.level],
                 "degradations": self.degradations, "recoveries": self.recoveries,
                 "chunks_per_level": dict(zip(LEVELS, self.level_chunks)),
+                "step_costs_ms": {k: [round(v, 2) for v in ms]
+                                  for k, ms in self.step_costs.items()},
                 "algorithmic_latency_ms": round(self.algorithmic_latency_ms, 2)}
 
 

@@ -88,7 +88,9 @@ class SessionProtocol(Protocol):
         """Every frame queued since the last poll, oldest first (never blocks)."""
 
     def latest_video(self) -> VideoFrame | None:
-        """The newest camera frame with its tracks, None before the first one."""
+        """The camera frame, with its tracks, of the sound now heard: captured
+        ``status().playback_delay_ms`` ago, not the newest; None before the first one."""
 
     def status(self) -> Status:
-        """Backend, latency, processing time, degradations, xruns, recording folder."""
+        """Backend, latency, processing time, degradations, xruns, recording folder, and how
+        long the picture is delayed to match the sound (``playback_delay_ms``)."""

@@ -30,12 +30,22 @@ from crn_live.errors import UserError
 from crn_live.stream.engine import LEVELS, EngineSettings, SeparationEngine
 from crn_live.stream.mixer import RESIDUAL, Mixer
 from crn_live.stream.sources.base import RingAudioSource
+from crn_live.stream.video_delay import DelayedFrames
 from crn_live.stream.vision import TrackInfo, Vision, VisionSnapshot
 
 #: The bundled demo scene: a short crn-synth clip (video + mixture) shipped in the package.
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: GIL switch interval while a session runs (Python's default 5 ms starves audio callbacks).
 SWITCH_INTERVAL_S = 0.001
+#: Output glitches this soon (seconds) after the output starts playing count as start-up ones.
+OUTPUT_STARTUP_S = 1.0
+#: The output's delay is held at its prefill (OutputSink.hold_delay): what a glitch added is
+#: taken back once the ring held more than this (seconds) beyond it for a window of this long.
+OUTPUT_HOLD_TOLERANCE_S, OUTPUT_HOLD_WINDOW_S = 0.02, 2.0
+#: Share of each new measurement of the playback delay taken into the shown one (per chunk).
+DELAY_SMOOTHING = 0.2
+#: Seconds of video frames kept at least (more when the playback delay is longer).
+VIDEO_HORIZON_S = 1.0
 __all__ = ["LiveSession", "SessionOptions", "Status", "StripFrame", "TrackInfo", "UiFrame",
            "VideoFrame"]
 
@@ -67,7 +77,9 @@ class SessionOptions:
     trim_delay: bool = False  # recordings start at the input's first sample (crn-separate)
     #: Silence queued before the first output chunk: the jitter buffer that absorbs the
     #: variation of a chunk's processing time (the engine outputs a whole chunk at once).
-    output_prefill_ms: float = 40.0
+    #: None: sized from the chunk and the devices (LiveSession._auto_prefill_ms; 113.6 ms for
+    #: the small model at 30 ms device latency); the session's options hold the value used.
+    output_prefill_ms: float | None = None
     #: PortAudio latency asked of the microphone and output ("low", "high" or seconds). 30 ms:
     #: on PulseAudio's ALSA plugin "low" (8.6 ms) underruns while Python holds the GIL.
     device_latency: str | float = 0.03
@@ -125,6 +137,22 @@ class Status:
     camera: str
     mic: str
     output: str
+    #: How long the picture is held back to match the sound (:meth:`LiveSession.latest_video`).
+    playback_delay_ms: float = 0.0
+
+
+class _Remembering:
+    """Stands for a :class:`Vision` on the camera's vision thread: every snapshot it publishes
+    also goes to ``remember`` (the session's queue of delayed frames)."""
+
+    def __init__(self, vision: Vision, remember) -> None:
+        self.vision, self.remember = vision, remember
+
+    def update(self, image_rgb: np.ndarray | None, time_s: float,
+               frame_index: int = -1) -> VisionSnapshot:
+        snapshot = self.vision.update(image_rgb, time_s, frame_index)
+        self.remember(snapshot)
+        return snapshot
 
 
 def _is_file_spec(spec) -> bool:
@@ -159,7 +187,8 @@ class LiveSession:
 
                 try:
                     self.output = OutputSink(None if o.output == "default" else o.output, rate,
-                                             ring_seconds=2.0, latency=o.device_latency)
+                                             ring_seconds=2.0, latency=o.device_latency,
+                                             startup_s=OUTPUT_STARTUP_S)
                     self._closers.append(self.output)
                 except UserError as error:
                     if o.output != "default":
@@ -182,9 +211,14 @@ class LiveSession:
             # unpaced (crn-separate) is not real time: always full quality
             self.engine = SeparationEngine(config, steps, EngineSettings(
                 rate, o.max_objects, adaptive=o.adaptive and o.paced))
+            if o.output_prefill_ms is None:
+                self.options = o = dataclasses.replace(o, output_prefill_ms=(
+                    self._auto_prefill_ms() if self.output is not None else 0.0))
             self.vision = Vision(detector, self.runtime[VISUAL], config.crop_size,
                                  o.max_objects, 1.0 / o.detect_fps)
             self._open_camera(o)
+            # real time: every graph runs before the clock starts (unpaced has no clock)
+            self.warmup_ms = self._warm_up() if o.paced else 0.0
         except BaseException:
             self.close()
             raise
@@ -192,6 +226,11 @@ class LiveSession:
         for class_name, box in o.objects:
             self.vision.add_region(box, class_name)
         self._frames: collections.deque = collections.deque(maxlen=o.queue_frames)
+        self._video: DelayedFrames[VideoFrame] = DelayedFrames(VIDEO_HORIZON_S, max_frames=128)
+        self._prefilled = 0  # silence frames written ahead of the output, all starts
+        self._output_waits = False  # started, and the first chunk's prefill not yet queued
+        self._delay_measured = False
+        self._playback_delay_s = self._nominal_delay_s()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -261,7 +300,17 @@ class LiveSession:
 
         self.camera = CameraSource(int(o.camera))
         self._closers.append(self.camera)
-        self.vision_thread = VisionThread(self.vision, self.camera)
+        self.vision_thread = VisionThread(_Remembering(self.vision, self._remember_camera_frame),
+                                          self.camera)
+
+    def _warm_up(self) -> float:
+        """Run every graph the session may run (detector, visual encoder, each step level) a
+        few times, so that no first call lands in real time; returns the ms it took."""
+        started = time.perf_counter()
+        info = self.video_file.info if self.video_file is not None else None
+        self.vision.warm_up((info.height, info.width) if info is not None else (480, 640))
+        self.engine.warm_up()
+        return 1000.0 * (time.perf_counter() - started)
 
     # ------------------------------------------------------------------ facts
     @property
@@ -321,8 +370,7 @@ class LiveSession:
         # the audio callbacks are Python: let them take the GIL within 1 ms, not 5
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         if self.output is not None:
-            prefill = int(self.rate * self.options.output_prefill_ms / 1000.0)
-            self.output.write(np.zeros(prefill, np.float32))
+            self._output_waits = True  # silent until the first chunk is read (_prefill_output)
             self.output.start()
         self.audio.start()
         if self.camera is not None:
@@ -372,6 +420,8 @@ class LiveSession:
         flushed = 0
         try:
             while not self._stop.is_set():
+                if self._device_lost():
+                    break
                 if self.audio.available >= len(block):
                     self.audio.read_into(block)
                 elif self.audio.finished and not self.audio.available and flushed < tail:
@@ -396,12 +446,57 @@ class LiveSession:
         finally:
             self._finished.set()
 
+    def _auto_prefill_ms(self) -> float:
+        """The output's jitter buffer when none is given: the engine's processing budget per
+        chunk (deadline x chunk), one chunk more (a chunk done late by up to its own length
+        still plays without a gap), and the blocks the input delivers and the output takes in
+        (about half of each one's reported latency)."""
+        engine = self.engine
+        budget = engine.settings.deadline * engine.chunk_ms
+        blocks = 500.0 * (self.audio.latency + self.output.latency)
+        return round(budget + engine.chunk_ms + blocks, 1)
+
+    def _prefill_output(self) -> None:
+        """The worker, with the first chunk of each start read: queue the prefill's silence.
+        The output plays from now on (it was silent, its ring untouched), so the prefill is the
+        time this and every later chunk has to reach it (the jitter buffer), whatever the
+        devices and the first chunk took to start."""
+        if self.output is None or not self._output_waits:
+            return
+        self._output_waits = False
+        prefill = int(self.rate * self.options.output_prefill_ms / 1000.0)
+        self.output.write(np.zeros(prefill, np.float32))
+        self._prefilled += prefill
+        self.output.hold_delay(prefill, round(OUTPUT_HOLD_TOLERANCE_S * self.rate),
+                               max(round(OUTPUT_HOLD_WINDOW_S * 1000 / self.engine.chunk_ms), 1))
+
+    def _device_lost(self) -> bool:
+        """True when the microphone or the output went away (``part.lost``): the recording is
+        finished and :attr:`error` is one line saying which device, when, and where the
+        recording is."""
+        for what, part in (("microphone", self.audio), ("audio output", self.output)):
+            reason = part.lost if part is not None else None
+            if reason is not None:
+                break
+        else:
+            return False
+        at_s = self.engine.chunks * self.engine.chunk_samples / self.rate
+        folder = self.stop_recording()
+        kept = f"; recording kept in {folder}" if folder is not None else ""
+        name = getattr(part, "device_name", "")
+        self.error = UserError(f"the {what} '{name}' went away at {at_s:.1f} s ({reason})"
+                               f"{kept}")
+        return True
+
     def _process(self, block: np.ndarray) -> None:
+        self._prefill_output()
         engine = self.engine
         time_s = engine.chunks * engine.chunk_samples / self.rate  # audio time of this chunk
         if self.video_file is not None:
             image, index = self.video_file.frame_at(time_s)
             snapshot = self.vision.update(image, time_s, index)
+            self._remember_video(snapshot, self.audio.time_of(engine.chunks
+                                                              * engine.chunk_samples))
         elif self.camera is None:
             snapshot = self.vision.update(None, time_s)
         else:
@@ -417,6 +512,7 @@ class LiveSession:
         self._process_ms.append(out.process_ms)
         if self.output is not None:
             self.output.write(out.played)
+            self._measure_playback_delay()
         with self._record_lock:
             if self._recorder is not None:
                 self._recorder.write(out)
@@ -456,11 +552,66 @@ class LiveSession:
             except IndexError:
                 return frames
 
+    @property
+    def playback_delay_s(self) -> float:
+        """How long ago the audio now leaving the loudspeaker was captured, smoothed over a few
+        chunks (what the status reports): measured once the separated audio is heard, the
+        algorithmic latency plus the output's prefill and latency before that; the algorithmic
+        latency when nothing is played."""
+        return self._playback_delay_s
+
     def latest_video(self) -> VideoFrame | None:
-        snapshot = self.vision.snapshot
-        if snapshot.image is None:
+        """The camera frame, with its tracks, captured when the audio now leaving the
+        loudspeaker was (by the output's count of played samples; :attr:`playback_delay_s`
+        ago before that, or without an output); None before the first frame."""
+        heard = self._heard_capture_time()
+        return self._video.at(time.monotonic() - self._playback_delay_s if heard is None
+                              else heard)
+
+    def _remember_video(self, snapshot: VisionSnapshot, capture_s: float) -> None:
+        """Queue a published snapshot's frame under its capture time (monotonic clock)."""
+        if snapshot.image is not None and np.isfinite(capture_s):
+            self._video.push(float(capture_s), VideoFrame(snapshot.image, snapshot.time_s,
+                                                          list(snapshot.tracks)))
+
+    def _remember_camera_frame(self, snapshot: VisionSnapshot) -> None:
+        """The vision thread's snapshot: its time counts from the thread's start."""
+        self._remember_video(snapshot, snapshot.time_s + self.vision_thread.origin)
+
+    def _nominal_delay_s(self) -> float:
+        """Algorithmic latency, plus the output's prefill and reported latency when playing."""
+        delay = self.engine.algorithmic_latency_ms / 1000.0
+        if self.output is not None:
+            delay += self.options.output_prefill_ms / 1000.0 + self.output.latency
+        return delay
+
+    def _heard_capture_time(self) -> float | None:
+        """Capture time (monotonic clock) of the input sample leaving the loudspeaker now: the
+        one handed to the device its latency ago, less the prefill's silence and the synthesis
+        delay. None without an output, or while the prefill's silence is heard."""
+        output = self.output
+        if output is None:
             return None
-        return VideoFrame(snapshot.image, snapshot.time_s, list(snapshot.tracks))
+        heard = (output.played_frames + output.dropped_frames - self._prefilled
+                 - self.engine.stft_config.latency_samples - round(output.latency * self.rate))
+        if heard < 0:
+            return None
+        captured = float(self.audio.time_of(heard))
+        return captured if np.isfinite(captured) else None
+
+    def _measure_playback_delay(self) -> None:
+        """The worker, after each output write: smooth the delay into :attr:`playback_delay_s`
+        and keep frames that far back (and half a second more)."""
+        heard = self._heard_capture_time()
+        if heard is None:
+            return
+        delay = time.monotonic() - heard
+        if not self._delay_measured:
+            self._delay_measured = True
+            self._playback_delay_s = delay
+        else:
+            self._playback_delay_s += DELAY_SMOOTHING * (delay - self._playback_delay_s)
+        self._video.horizon_s = max(VIDEO_HORIZON_S, self._playback_delay_s + 0.5)
 
     def xruns(self) -> dict:
         out = {"input": int(self.audio.xruns)}
@@ -480,18 +631,32 @@ class LiveSession:
                 if self.output is not None else None,
                 "output_prefill_ms": self.options.output_prefill_ms
                 if self.output is not None else None,
+                "playback_delay_ms": round(1000.0 * self._playback_delay_s, 1),
                 "hop_ms_median": round(float(np.median(times)), 3) if times.size else None,
                 "hop_ms_p99": round(float(np.percentile(times, 99)), 3) if times.size else None,
                 "rtf": round(float(times.mean() / engine.chunk_ms), 4) if times.size else None,
                 "degradations": engine.degradations, "recoveries": engine.recoveries,
                 "level": LEVELS[engine.level],
                 "chunks_per_level": dict(zip(LEVELS, engine.level_chunks)),
+                "warmup_ms": round(self.warmup_ms, 1),
                 "xruns": sum(xruns.values()), "xruns_by_side": xruns,
+                **self._output_stats(),
                 "dropped_input_frames": int(self.audio.dropped_frames),
                 "chunks": engine.chunks,
                 "seconds": round(engine.chunks * engine.chunk_samples / self.rate, 3),
                 "detection_rounds": self.vision.rounds,
                 "tracks": [dataclasses.asdict(t) for t in self.vision.snapshot.tracks]}
+
+    def _output_stats(self) -> dict:
+        """The output's start-up glitches (not in ``xruns``: see OUTPUT_STARTUP_S) and the
+        least its jitter buffer held (ms; 0: it ran dry), or Nones without an output."""
+        output = self.output
+        low = None if output is None else output.buffer_low_frames
+        low_ms = None if low is None else round(1000.0 * low / self.rate, 1)
+        return {"output_startup_xruns": None if output is None else output.startup_xruns,
+                "output_buffer_low_ms": low_ms,
+                "output_callback_priority": None if output is None else
+                output.callback_priority}
 
     def status(self) -> Status:
         s = self.stats()
@@ -500,4 +665,4 @@ class LiveSession:
                       s["hop_ms_median"] or 0.0, s["hop_ms_p99"] or 0.0, s["rtf"] or 0.0,
                       s["degradations"], s["level"], s["xruns"], s["chunks"], s["seconds"],
                       self._recorder.folder if self._recorder is not None else None,
-                      str(o.camera), str(o.mic), str(o.output))
+                      str(o.camera), str(o.mic), str(o.output), s["playback_delay_ms"])

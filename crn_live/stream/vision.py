@@ -56,6 +56,7 @@ class Vision:
                  detect_every: float = 0.2, smoothing: float = 0.3,
                  tracker: TrackerConfig | None = None) -> None:
         self.detector, self.visual, self.crop_size = detector, visual, crop_size
+        self.max_objects = max_objects
         config = tracker or TrackerConfig()
         self.tracker = Tracker(dataclasses.replace(config, max_tracks=max_objects,
                                                    embedding_interval=min(
@@ -85,6 +86,19 @@ class Vision:
             self._pending.append(("remove", (int(track_id),)))
 
     # --- the driver's thread ------------------------------------------------------------------
+    def warm_up(self, frame_shape: tuple[int, int] = (480, 640), repeats: int = 2) -> None:
+        """Run the detector (``repeats`` times, on a black frame of ``frame_shape (height,
+        width)``) and the visual encoder (once at each batch size up to ``max_objects``, then
+        ``repeats`` times at the full batch) before real time starts: their first calls are
+        slow. Changes nothing: no round, no track, no embedding."""
+        black = np.zeros(tuple(frame_shape) + (3,), np.uint8)
+        if self.detector is not None:
+            for _ in range(repeats):
+                self.detector.detect(cv2.cvtColor(black, cv2.COLOR_RGB2BGR))
+        crops = np.zeros((self.max_objects, 3, self.crop_size, self.crop_size), np.float32)
+        for batch in list(range(1, self.max_objects)) + [self.max_objects] * repeats:
+            self.visual.run({"crops": crops[:batch]})
+
     def update(self, image_rgb: np.ndarray | None, time_s: float,
                frame_index: int = -1) -> VisionSnapshot:
         """Process one frame at ``time_s`` (a detection round if due, else a prediction),

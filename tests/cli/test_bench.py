@@ -81,3 +81,50 @@ def test_corpus_generation_speed(tmp_path: Path) -> None:
     assert result["clips_per_minute"] > 0 and result["mb_per_clip"] > 0
     assert result["minutes_per_audio_hour"] == pytest.approx(
         3600.0 / result["clips_per_minute"], rel=0.01)
+
+
+@pytest.fixture(scope="module")
+def bus() -> None:
+    """The PulseAudio measuring bus (crn_probe, crn_room, crn_speaker, crn_room_mic)."""
+    import shutil
+
+    from crn_live.stream.devices import ensure_pulse_probe
+
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("pulseaudio is not installed (scripts/install.sh installs it)")
+    if not ensure_pulse_probe():
+        pytest.fail("ensure_pulse_probe() could not set up the measuring bus")
+
+
+@pytest.mark.slow
+def test_mic_to_speaker_latency_through_the_devices(bus, tmp_path: Path) -> None:
+    """Three clicks through the live session (no camera): each found in what the loudspeaker
+    played, later than the algorithmic latency and no later than the nominal sum (algorithmic
+    latency, prefill, the devices' reported latencies) plus a few callback blocks."""
+    result = _run(tmp_path, "latency", "--clicks", "3", "--threads", "1")
+    measured = result["mic_to_speaker_ms"]
+    assert result["benchmark"] == "mic_to_speaker_latency" and not result["scene"]
+    assert measured["clicks"] == measured["found"] == 3
+    assert result["algorithmic_latency_ms"] < measured["min_ms"]
+    assert measured["max_ms"] < result["nominal_ms"] + 50.0
+    assert result["nominal_ms"] == pytest.approx(
+        result["algorithmic_latency_ms"] + result["output_prefill_ms"]
+        + result["input_device_latency_ms"] + result["output_device_latency_ms"], abs=0.05)
+
+
+@pytest.mark.slow
+def test_the_soak_writes_its_figures(bus, tmp_path: Path) -> None:
+    """A 6-second soak with the demo scene: every field of its JSON is there, with the
+    scene's instruments, RSS figures and a timeline."""
+    from crn_live.cli.bench_devices import SOAK_KEYS
+
+    result = _run(tmp_path, "soak", "--minutes", "0.1", "--threads", "1")
+    assert set(SOAK_KEYS) <= set(result) and result["benchmark"] == "soak"
+    assert result["scene"] and result["minutes"] == 0.1 and result["seconds"] >= 6.0
+    assert set(result["xruns"]) == {"input", "output"} and result["startup_xruns"] >= 0
+    assert result["instruments"] == 3 and result["output_prefill_ms"] > 0
+    assert 0 < result["rss_mb_start"] and 0 < result["rss_mb_end"]
+    assert result["rss_growth_percent"] == pytest.approx(
+        100 * (result["rss_mb_end"] - result["rss_mb_start"]) / result["rss_mb_start"], abs=0.01)
+    assert len(result["timeline"]) >= 2 and result["timeline"][-1]["seconds"] >= 6.0
+    assert result["hop_ms_p99"] >= result["hop_ms_median"] > 0

@@ -187,3 +187,118 @@ def test_a_kept_chunk_output_is_not_overwritten_by_the_next(model) -> None:
         assert np.array_equal(a, kept[name]), f"{name} was overwritten by the next chunk"
         assert not np.shares_memory(a, b) and not np.array_equal(a, b), name
     assert first.index + 1 == second.index and not first.skipped and not second.skipped
+
+
+class _Clock:
+    """A clock the timed backends move on: each graph call takes a set time, whatever the
+    machine (the network itself still runs for real)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Timed:
+    """A real backend whose calls take ``cost_s`` on ``clock``, plus ``extra()`` seconds."""
+
+    def __init__(self, backend, clock: _Clock, cost_s: float, extra=lambda: 0.0) -> None:
+        self.backend, self.clock, self.cost_s, self.extra = backend, clock, cost_s, extra
+
+    def run(self, feeds):
+        self.clock.now += self.cost_s + self.extra()
+        return self.backend.run(feeds)
+
+
+#: Step times per refinement cycles on the machine the live demo was measured on (ms, 3 objects).
+COSTS_MS = {3: 25.0, 1: 12.0, 0: 6.0}
+
+
+def _timed_engine(model, costs_ms: dict, extra_s=None, **settings) -> SeparationEngine:
+    """An engine whose graph calls take ``costs_ms`` plus ``extra_s(chunk index)`` seconds."""
+    separator, steps = model
+    clock = _Clock()
+    engine = None
+
+    def extra() -> float:
+        return extra_s(engine.chunks) if extra_s is not None else 0.0
+
+    timed = {k: _Timed(b, clock, costs_ms[k] / 1000.0, extra) for k, b in steps.items()}
+    engine = SeparationEngine(separator.config, timed, EngineSettings(44100, **settings), clock)
+    engine.set_objects(_objects(np.ones((1, separator.config.embed_dim), np.float32)))
+    return engine
+
+
+def _levels(engine: SeparationEngine, chunks: int, seed: int = 5) -> list[str]:
+    rng = np.random.default_rng(seed)
+    n = engine.chunk_samples
+    return [engine.process(rng.standard_normal(n).astype(np.float32) * 0.1).level
+            for _ in range(chunks)]
+
+
+@pytest.mark.slow
+def test_a_one_second_stall_degrades_then_recovers_within_a_few_seconds(model) -> None:
+    """Every graph call takes 60 ms longer for one second of chunks (the machine busy
+    elsewhere): the engine steps down a level every chunk or two, to dry pass-through (at
+    chunk 47), then climbs back a level per window of ``recover_chunks`` chunks that fit:
+    full quality again 4 windows later, 65 chunks (3.0 s) after the stall, and it stays there."""
+    stall = range(40, 62)  # chunk indices: 22 chunks of 46.4 ms, 1.02 s
+    engine = _timed_engine(model, COSTS_MS, lambda k: 0.060 if k in stall else 0.0)
+    levels = _levels(engine, 160)
+    assert set(levels[:stall.start + 1]) == {"full"} and levels[stall.start + 1] != "full"
+    assert levels.index("dry") == 47 and engine.degradations == 4
+    back = levels.index("full", stall.start + 1)
+    assert back == 47 + 4 * engine.settings.recover_chunks
+    assert back - stall.stop == 65 and (back - stall.stop) * engine.chunk_ms / 1000.0 <= 3.1
+    assert set(levels[back:]) == {"full"} and engine.recoveries == engine.degradations
+
+
+@pytest.mark.slow
+def test_a_periodic_slow_chunk_neither_degrades_nor_holds_recovery_back(model) -> None:
+    """Every 4th graph call takes 20 ms more (work after a detection round, say): at full
+    quality that is absorbed (no degradation); after one 60 ms stall has stepped down, the
+    engine is back at full after one window, although a quarter of the chunks there, projected
+    to full quality with the warm-up's costs, are over the budget."""
+    def extra(k: int) -> float:
+        return 0.060 if k == 21 else 0.020 if k % 4 == 1 else 0.0
+
+    engine = _timed_engine(model, COSTS_MS, extra)
+    costs = engine.warm_up(repeats=1)
+    assert all(ms == pytest.approx([COSTS_MS[k]] * len(ms)) for k, ms in costs.items())
+    levels = _levels(engine, 80)
+    assert set(levels[:22]) == {"full"} and levels[22] == "fewer_cycles"
+    back = levels.index("full", 22)
+    assert back - 22 == engine.settings.recover_chunks
+    assert set(levels[back:]) == {"full"} and engine.degradations == 1
+
+
+@pytest.mark.slow
+def test_a_level_that_does_not_fit_is_tried_ever_more_rarely(model) -> None:
+    """Full quality takes 45 ms of a 46.4 ms chunk (over the budget each time) on this
+    'machine', one cycle fits: the engine settles at fewer cycles and retries full after a
+    doubling window, instead of every ``recover_chunks``."""
+    engine = _timed_engine(model, {3: 45.0, 1: 12.0, 0: 6.0}, recover_chunks=5)
+    levels = _levels(engine, 120)
+    assert set(levels) == {"full", "fewer_cycles"}
+    r = engine.settings.recover_chunks
+    # 6 chunks at full run up the debt; retries after 1, 2, 4 and 8 windows (then every 8)
+    assert engine.recoveries == 4 and levels.count("full") == 6 + 6 * 4
+    assert [k for k in range(1, len(levels)) if levels[k] == "full" != levels[k - 1]] \
+        == [11, 27, 53, 99]
+    assert levels[-(8 * r):].count("full") <= 6
+
+
+def test_the_warm_up_runs_every_step_graph_and_keeps_their_costs(model) -> None:
+    """Each step graph runs at every batch size before real time; the costs it keeps are what
+    recovery projects with, and the engine's audio state is untouched."""
+    separator, steps = model
+    counting = {k: _Counting(b) for k, b in steps.items()}
+    engine = SeparationEngine(separator.config, counting, EngineSettings(44100))
+    costs = engine.warm_up(repeats=2)
+    assert set(costs) == set(steps) and engine.step_costs == costs
+    assert all(len(ms) == engine.max_objects and min(ms) > 0 for ms in costs.values())
+    assert all(c.calls == engine.max_objects * 2 for c in counting.values())
+    assert engine.chunks == 0 and set(engine.stats()["step_costs_ms"]) == set(costs)
+    # the real graphs: more cycles cost more, at the full batch
+    assert costs[separator.config.refine_iterations][-1] > costs[0][-1]

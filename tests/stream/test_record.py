@@ -102,3 +102,20 @@ def test_objects_and_stats_json(tmp_path) -> None:
     write_json(tmp_path / "plain.json", [1, 2])
     assert json.loads((tmp_path / "plain.json").read_text()) == [1, 2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.json", "run"]  # no leftovers
+
+
+def test_a_run_cut_short_leaves_valid_files_without_close(tmp_path) -> None:
+    """What a lost device or a killed process leaves behind before close(): every WAV reads
+    back whole up to the last chunk written (a track born late starts with the run)."""
+    recorder = Recorder(tmp_path / "run", RATE)
+    recorder.write(_chunk(0, (1, 0), ("Violin", "")))
+    recorder.write(_chunk(1, (1, 2), ("Violin", "Drum")))
+    recorder.write(_chunk(2, (1, 2), ("Violin", "Drum")))
+    recorder.write_stats({"chunks": 3})
+    folder = tmp_path / "run"
+    wavs = {p.stem: sf.read(p, dtype="float32")[0] for p in folder.glob("*.wav")}
+    assert set(wavs) == {"mix", "residual", "played", "track-001-Violin", "track-002-Drum"}
+    assert all(len(w) == 3 * N for w in wavs.values())
+    assert np.array_equal(wavs["track-002-Drum"], np.repeat(np.float32([0, 1.1, 2.1]), N))
+    assert json.loads((folder / "stats.json").read_text()) == {"chunks": 3}
+    recorder.close()

@@ -85,6 +85,8 @@ class FakeSession(SessionProtocol):
         self.recording: Path | None = None
         self.recorded: list[Path] = []
         self.polls = 0
+        #: What ``status()`` reports as the picture's delay (a real session measures it).
+        self.playback_delay_ms = 185.9
 
     @property
     def running(self) -> bool:
@@ -125,7 +127,8 @@ class FakeSession(SessionProtocol):
     def status(self) -> Status:
         return Status("onnxruntime", "no GPU here", 115.92, 4.2, 9.8, 0.21, 1, "full", 2,
                       10, 0.46, self.recording, str(self.options.camera),
-                      str(self.options.mic), str(self.options.output))
+                      str(self.options.mic), str(self.options.output),
+                      self.playback_delay_ms)
 
     def add_region(self, box: Sequence[float], class_name: str) -> int:
         self.regions.append((tuple(box), class_name))

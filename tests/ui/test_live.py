@@ -105,6 +105,41 @@ def test_strips_follow_the_tracks_in_their_colours(demo_window):
     assert window.bridge.fps > 10
 
 
+def played_position_s(session) -> float:
+    """Audio time (seconds of input) of what leaves the loudspeaker now, from the output's
+    count of played samples: less the prefill (one start), the synthesis delay and what the
+    device still holds."""
+    output = session.output
+    prefill = int(session.rate * session.options.output_prefill_ms / 1000.0)
+    heard = (output.played_frames + output.dropped_frames - prefill
+             - session.engine.stft_config.latency_samples - round(output.latency * session.rate))
+    return heard / session.rate
+
+
+def test_the_picture_shown_is_the_one_of_the_sound_heard(demo_window):
+    """The frame on screen belongs to the audio leaving the loudspeaker, within the period of
+    the frames (one per chunk) and a GUI tick, and the status bar says by how much it is
+    delayed."""
+    window = demo_window
+    session = window.session
+    wait_until(lambda: played_position_s(session) >= 1.0, 20, "a second of played audio")
+    period = session.engine.chunk_ms / 1000.0
+    tick = window.bridge.timer.interval() / 1000.0
+    lags = []
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        lags.append(played_position_s(session) - window.video.frame.time_s)
+        time.sleep(0.01)
+    lags = np.asarray(lags)
+    within = (lags >= -0.012) & (lags <= period + tick + 0.012)
+    assert within.mean() >= 0.9, np.round(1000 * lags, 1)
+    reported = window.last_status.playback_delay_ms
+    assert window.sync_label.text() == f"picture delayed {reported:.0f} ms to match the sound"
+    floor = session.engine.stft_config.latency_samples / session.rate + session.output.latency
+    assert reported > 1000 * floor
+
+
 def test_solo_mute_and_gain_change_what_is_heard(demo_window, tmp_path):
     window = demo_window
     a, b, c = track_keys(window)[:3]

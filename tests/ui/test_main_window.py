@@ -167,6 +167,24 @@ def test_status_bar_shows_the_engine_report(qtbot, settings):
     assert window.xruns_label.text() == "xruns 2"
 
 
+def test_status_bar_shows_how_long_the_picture_is_delayed(qtbot, settings):
+    window, factory = make_window(qtbot, settings)
+    session = factory.opened[0]
+    window.bridge.tick()  # the first tick reports the status
+    assert window.sync_label.text() == "picture delayed 186 ms to match the sound"
+    session.playback_delay_ms = 226.4
+    window.show_status(session.status())
+    assert window.sync_label.text() == "picture delayed 226 ms to match the sound"
+    assert "in step" in window.sync_label.toolTip()
+
+
+def test_no_camera_no_picture_delay(qtbot, settings):
+    options = SessionOptions(camera=None, mic="default", output="default")
+    window, factory = make_window(qtbot, settings, options=options)
+    window.show_status(factory.opened[0].status())
+    assert window.sync_label.text() == ""
+
+
 def test_settings_persist_across_a_restart(qtbot, settings):
     window, factory = make_window(qtbot, settings)
     feed(window, tracks=(1,))

@@ -42,6 +42,7 @@ def test_boxes_carry_class_id_and_the_track_colour(view):
     assert view.show_frame(frame)
     assert not view.show_frame(frame)  # the same frame is not drawn twice
     assert view.frame_size == (320, 240) and sorted(view.boxes) == [1, 2, 4]
+    assert view.frame is frame
     for tid, box in view.boxes.items():
         assert box.rect.pen().color() == color_for(tid)
         assert box.tag_back.brush().color() == color_for(tid)
@@ -104,3 +105,4 @@ def test_clear_forgets_picture_and_boxes(view):
     view.show_frame(video_frame(tracks=(1,)))
     view.clear()
     assert view.boxes == {} and view.frame_size is None and view.message.isVisible()
+    assert view.frame is None

@@ -9,12 +9,14 @@ devices and file readers are built on.
   :class:`~crn_live.dsp.ringbuffer.AudioRingBuffer`; :attr:`~RingAudioSource.position` is the
   stream index of the next sample returned and :meth:`~RingAudioSource.time_of` the capture
   time of any sample index.
-* :class:`PortAudioStream`: a sounddevice stream's lifecycle (microphone, loudspeaker).
+* :class:`PortAudioStream`: a sounddevice stream's lifecycle (microphone, loudspeaker), its
+  callback thread's priority raised on its first call (:func:`raise_thread_priority`).
 * :class:`ThreadedSource`: a reader thread with a stop event (audio file, camera / video file).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Protocol, TypeVar, runtime_checkable
@@ -23,9 +25,11 @@ import numpy as np
 
 from crn_live.dsp.ringbuffer import AudioRingBuffer
 from crn_live.stream.sources.clocks import BlockTimes
+from crn_live.stream.sources.watch import DeviceWatch
 
-__all__ = ["SCRATCH_FRAMES", "PortAudioStream", "RingAudioSource", "Source", "SourceBase",
-           "ThreadedSource", "as_frames"]
+__all__ = ["CALLBACK_NICE", "CALLBACK_PRIORITY", "SCRATCH_FRAMES", "PortAudioStream",
+           "RingAudioSource", "Source", "SourceBase", "ThreadedSource", "as_frames",
+           "raise_thread_priority"]
 
 #: Largest block a device callback copies (mixes down, duplicates) in one step through its
 #: preallocated scratch array; longer blocks go in pieces.
@@ -57,6 +61,10 @@ class Source(Protocol):
     @property
     def dropped_frames(self) -> int:
         """Frames (samples per channel, or video frames) lost because no one took them."""
+
+    @property
+    def lost(self) -> str | None:
+        """Why the device went away mid-run (one line), None while it works."""
 
     def start(self) -> None:
         """Start (or resume); no-op while running; RuntimeError once closed."""
@@ -109,6 +117,11 @@ class SourceBase:
     def dropped_frames(self) -> int:
         """Frames lost so far (none by default)."""
         return 0
+
+    @property
+    def lost(self) -> str | None:
+        """Why the device went away mid-run (a file or camera: never, by default)."""
+        return None
 
     # --- lifecycle ----------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -225,12 +238,51 @@ class RingAudioSource(SourceBase):
         return self._times.snapshot()
 
 
+#: SCHED_FIFO priority asked for a device callback's thread (PulseAudio's own threads ask
+#: rtkit for 5..20): a thread the scheduler may leave waiting longer than the device's buffer
+#: (30 ms) under a busy CPU makes the device run dry.
+CALLBACK_PRIORITY = 20
+#: Nice value tried where real-time scheduling is not allowed.
+CALLBACK_NICE = -10
+
+
+def raise_thread_priority() -> str:
+    """Raise the calling thread's scheduling priority as far as allowed: ``"realtime"``
+    (SCHED_FIFO at :data:`CALLBACK_PRIORITY`: root, or an RLIMIT_RTPRIO allowance),
+    ``"nice"`` (:data:`CALLBACK_NICE`), or ``"normal"`` (unchanged: neither is allowed, or not
+    on Linux). One system call or two; for a device callback's first call."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(CALLBACK_PRIORITY))
+        return "realtime"
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CALLBACK_NICE)
+        return "nice"
+    except (AttributeError, OSError):
+        return "normal"
+
+
 class PortAudioStream(SourceBase):
     """The lifecycle of a sounddevice stream held in ``_stream`` (set by the subclass's
-    ``__init__``; None until opened)."""
+    ``__init__``; None until opened), watched by ``_watch``
+    (:class:`~crn_live.stream.sources.watch.DeviceWatch`: its callback sets
+    ``_watch.last_call``, its ``finished_callback`` is ``_watch.finished``).
+
+    The callback calls :meth:`_first_call` while :attr:`callback_priority` is None: PortAudio
+    runs each start's callbacks on a new thread of ordinary priority, which the first call
+    raises (:func:`raise_thread_priority`)."""
 
     _stream = None
+    _watch: DeviceWatch | None = None
     device_name: str
+    #: What :func:`raise_thread_priority` got for this start's callback thread; None before
+    #: the first callback.
+    callback_priority: str | None = None
+
+    def _first_call(self) -> None:
+        """The callback's thread, on its first call after a start: raise its priority."""
+        self.callback_priority = raise_thread_priority()
 
     @property
     def running(self) -> bool:
@@ -242,12 +294,26 @@ class PortAudioStream(SourceBase):
         """Latency (seconds) the stream reports."""
         return float(self._stream.latency)
 
+    @property
+    def lost(self) -> str | None:
+        """Why the device went away while running (one line: removed, suspended, failed),
+        None while it works; stays set (open a new stream to go on)."""
+        return None if self._watch is None else self._watch.lost
+
     def _begin(self) -> None:
+        if self._watch is not None:
+            self._watch.begin()
+        self.callback_priority = None
         self._stream.start()
 
     def _halt(self) -> None:
+        # stop() on a stream whose device stopped calling back blocks for ~18 s; abort() not
+        stuck = self._watch is not None and self._watch.end()
         if self._stream is not None and not self._stream.stopped:
-            self._stream.stop()
+            if stuck:
+                self._stream.abort()
+            else:
+                self._stream.stop()
 
     def _release(self) -> None:
         self._stream.close()

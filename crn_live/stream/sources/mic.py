@@ -15,6 +15,7 @@ from crn_live.errors import UserError
 from crn_live.stream.devices import one_line, resolve_audio_device, sounddevice_module
 from crn_live.stream.sources.base import SCRATCH_FRAMES, PortAudioStream, RingAudioSource
 from crn_live.stream.sources.clocks import AudioBlockClock
+from crn_live.stream.sources.watch import DeviceWatch
 
 
 class MicSource(PortAudioStream, RingAudioSource):
@@ -58,6 +59,7 @@ class MicSource(PortAudioStream, RingAudioSource):
         self._lost_last = False
         self._clock = AudioBlockClock(rate)
         self._clock_offset = 0.0
+        self._watch = DeviceWatch("input", str(info["name"]))
         self._open(sd, index, int(info["max_input_channels"]), blocksize, latency)
         if self._stream is None:
             raise UserError(f"cannot open microphone '{device}' ({info['name']}) at {rate} Hz "
@@ -81,7 +83,7 @@ class MicSource(PortAudioStream, RingAudioSource):
                 self._stream = sd.InputStream(
                     device=index, samplerate=self._rate, channels=device_channels,
                     dtype="float32", latency=latency, blocksize=blocksize,
-                    callback=self._callback)
+                    callback=self._callback, finished_callback=self._watch.finished)
                 return
             except (sd.PortAudioError, ValueError) as exc:
                 self._open_error = exc
@@ -95,6 +97,9 @@ class MicSource(PortAudioStream, RingAudioSource):
         """PortAudio thread: stamp the block, then copy it (mixed down if needed) into the
         ring. No lock, no numpy allocation."""
         arrival = time.monotonic()
+        self._watch.last_call = arrival
+        if self.callback_priority is None:
+            self._first_call()
         if frames == 0:
             return
         overflow = status.input_overflow

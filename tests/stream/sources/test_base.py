@@ -3,12 +3,15 @@ close bookkeeping and the context manager, the counters, and the audio read side
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 import numpy as np
 import pytest
 
-from crn_live.stream.sources.base import RingAudioSource, Source, as_frames
+from crn_live.stream.sources.base import (RingAudioSource, Source, as_frames,
+                                          raise_thread_priority)
 from crn_live.stream.sources.camera import CameraSource
 from crn_live.stream.sources.file import FileAudioSource
 from crn_live.stream.sources.mic import MicSource
@@ -88,3 +91,24 @@ def test_as_frames() -> None:
         as_frames(mono, 2, "block")
     with pytest.raises(ValueError, match=r"out must be \(frames, 1\)"):
         as_frames(stereo, 1, "out")
+
+
+def test_raise_thread_priority_raises_the_calling_thread_only() -> None:
+    """On a thread of its own: real-time scheduling where allowed (root here), else a nicer
+    nice value, else nothing; the thread that called it is the one raised, not the process."""
+    seen = {}
+
+    def run() -> None:
+        seen["got"] = raise_thread_priority()
+        seen["policy"] = os.sched_getscheduler(0)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen["got"] in ("realtime", "nice", "normal")
+    if seen["got"] == "realtime":
+        assert seen["policy"] == os.SCHED_FIFO
+    elif seen["got"] == "nice":
+        assert seen["nice"] < 0
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # this thread is as it was

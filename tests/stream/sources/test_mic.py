@@ -10,6 +10,8 @@ import pytest
 from crn_live.errors import UserError
 from crn_live.stream.sources.mic import MicSource
 from crn_live.stream.sources.output import OutputSink
+from tests.stream.sources.media import wait_until
+from tests.stream.sources.unplug import LoseableDevice, loseable  # noqa: F401 - a fixture
 
 RATE = 48000
 
@@ -175,3 +177,63 @@ def test_missing_microphone_is_one_line(pulse) -> None:
         MicSource("no such mic")
     assert str(excinfo.value) == ("no microphone 'no such mic': list devices with crn-live "
                                   "--list-devices")
+
+
+#: What a microphone's ``lost`` says, by the way its device went away.
+MIC_LOST = {"unplug": "PulseAudio source '{monitor}' was removed",
+            "suspend": "no audio from it for 1.",
+            "kill": "its stream stopped: the device failed or was removed"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", list(MIC_LOST))
+def test_a_microphone_that_goes_away_is_lost_and_keeps_what_it_captured(
+        loseable, how) -> None:  # noqa: F811
+    """Unplugged: PulseAudio moves the stream, PortAudio sees nothing, the poll notices;
+    suspended: the callbacks stop, the watchdog notices; killed: PortAudio ends the stream and
+    calls the finished callback. Closing never waits on the dead device."""
+    mic = MicSource("default", rate=RATE, latency=0.03)
+    try:
+        assert mic._watch.pulse_name == loseable.monitor
+        mic.start()
+        assert mic.wait_ready(5.0), "the microphone delivered no block in 5 s"
+        assert not wait_until(lambda: mic.lost is not None, 0.5)  # a working device
+        before = _captured(mic)
+        gone = {"unplug": loseable.unplug, "suspend": loseable.suspend,
+                "kill": lambda: loseable.kill_stream("input")}[how]()
+        assert wait_until(lambda: mic.lost is not None, 3.0), f"{how}: not noticed in 3 s"
+        print(f"{how}: noticed after {time.monotonic() - gone:.3f} s: {mic.lost}")
+        assert MIC_LOST[how].format(monitor=loseable.monitor) in mic.lost
+        assert "\n" not in mic.lost
+        assert _captured(mic) >= before
+        out = np.zeros(mic.available, np.float32)
+        assert mic.read_into(out) == len(out)  # what was captured stays readable
+    finally:
+        closing = time.monotonic()
+        mic.close()
+        closing = time.monotonic() - closing
+        if how == "suspend":
+            loseable.suspend(False)
+    assert mic.closed and closing < 1.0, f"closing took {closing:.1f} s"
+    assert mic.lost is not None  # stays set
+
+
+@pytest.mark.slow
+def test_a_suspended_source_is_a_stall_and_closing_does_not_wait(pulse, monkeypatch) -> None:
+    """``pactl suspend-source`` on a microphone that is no monitor: the same as a suspended
+    sink's monitor (the callbacks stop), and stop() would block ~18 s: close() aborts."""
+    device = LoseableDevice(monkeypatch, ("input",), node="source")
+    try:
+        with MicSource("default", rate=RATE, latency=0.03) as mic:
+            assert mic._watch.pulse_name == device.name
+            assert mic.wait_ready(5.0), "the null source delivered no block in 5 s"
+            assert not wait_until(lambda: mic.lost is not None, 0.3)
+            gone = device.suspend()
+            assert wait_until(lambda: mic.lost is not None, 3.0), "not noticed in 3 s"
+            print(f"suspend-source: noticed after {time.monotonic() - gone:.3f} s: {mic.lost}")
+            assert mic.lost.startswith("no audio from it for 1.")
+            closing = time.monotonic()
+        assert time.monotonic() - closing < 1.0
+    finally:
+        device.suspend(False)
+        device.close()
