@@ -1,10 +1,22 @@
 """Fixtures shared across test folders: small crn-synth clip sets, the tiny model as a config file,
-and a tiny separator (and its checkpoint) with unit-gain random weights."""
+and a tiny separator (and its checkpoint) with unit-gain random weights.
+
+Every test, and every process a test starts, talks to one PulseAudio daemon: its runtime folder
+is pinned here (``PULSE_RUNTIME_PATH``) before anything starts one. Without the pin, the tests
+that give a process its own ``XDG_CONFIG_HOME`` (to keep the user's settings untouched) no
+longer find the running daemon, whose runtime link lives in that folder, and start another
+each run.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
+
+os.environ.setdefault("PULSE_RUNTIME_PATH",
+                      str(Path(tempfile.gettempdir()) / f"crn-live-tests-pulse-{os.getuid()}"))
 
 import pytest
 

@@ -41,7 +41,7 @@ SWITCH_INTERVAL_S = 0.001
 OUTPUT_STARTUP_S = 1.0
 #: The output's delay is held at its prefill (OutputSink.hold_delay): what a glitch added is
 #: taken back once the ring held more than this (seconds) beyond it for a window of this long.
-OUTPUT_HOLD_TOLERANCE_S, OUTPUT_HOLD_WINDOW_S = 0.02, 2.0
+OUTPUT_HOLD_TOLERANCE_S, OUTPUT_HOLD_WINDOW_S = 0.02, 10.0
 #: Share of each new measurement of the playback delay taken into the shown one (per chunk).
 DELAY_SMOOTHING = 0.2
 #: Seconds of video frames kept at least (more when the playback delay is longer).
@@ -77,8 +77,9 @@ class SessionOptions:
     trim_delay: bool = False  # recordings start at the input's first sample (crn-separate)
     #: Silence queued before the first output chunk: the jitter buffer that absorbs the
     #: variation of a chunk's processing time (the engine outputs a whole chunk at once).
-    #: None: sized from the chunk and the devices (LiveSession._auto_prefill_ms; 113.6 ms for
-    #: the small model at 30 ms device latency); the session's options hold the value used.
+    #: None: sized from the chunk, the engine's overload policy and the devices
+    #: (LiveSession._auto_prefill_ms: 143.5 ms for the small model at 30 ms device latency);
+    #: the session's options then hold the value used.
     output_prefill_ms: float | None = None
     #: PortAudio latency asked of the microphone and output ("low", "high" or seconds). 30 ms:
     #: on PulseAudio's ALSA plugin "low" (8.6 ms) underruns while Python holds the GIL.
@@ -448,13 +449,12 @@ class LiveSession:
 
     def _auto_prefill_ms(self) -> float:
         """The output's jitter buffer when none is given: the engine's processing budget per
-        chunk (deadline x chunk), one chunk more (a chunk done late by up to its own length
-        still plays without a gap), and the blocks the input delivers and the output takes in
-        (about half of each one's reported latency)."""
+        chunk (deadline x chunk), the lateness it lets pass before it degrades (``late_slack``
+        chunks over the budget), and the devices' reported latencies (the input delivers in
+        blocks of up to its latency; the output's callback may come as late)."""
         engine = self.engine
-        budget = engine.settings.deadline * engine.chunk_ms
-        blocks = 500.0 * (self.audio.latency + self.output.latency)
-        return round(budget + engine.chunk_ms + blocks, 1)
+        slack = (engine.settings.deadline + engine.settings.late_slack) * engine.chunk_ms
+        return round(slack + 1000.0 * (self.audio.latency + self.output.latency), 1)
 
     def _prefill_output(self) -> None:
         """The worker, with the first chunk of each start read: queue the prefill's silence.

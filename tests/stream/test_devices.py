@@ -12,12 +12,18 @@ from crn_live.errors import UserError
 from crn_live.stream.devices import (
     NULL_SINK,
     NULL_SOURCE,
+    PROBE_SINK,
+    ROOM_SINK,
+    ROOM_SOURCE,
+    SPEAKER_SINK,
     ensure_pulse_null_sink,
+    ensure_pulse_probe,
     format_device_list,
     list_audio_devices,
     list_cameras,
     one_line,
     pulse_info,
+    pulse_route,
     quiet_stderr,
     resolve_audio_device,
 )
@@ -73,6 +79,22 @@ def test_the_null_sink_is_set_up_idempotently(pulse) -> None:
     assert info is not None
     assert NULL_SINK in [s["name"] for s in info["sinks"]]
     assert NULL_SOURCE in [s["name"] for s in info["sources"]]
+
+
+def test_the_measuring_bus_is_set_up_idempotently_and_streams_are_routed(pulse) -> None:
+    assert ensure_pulse_probe() and ensure_pulse_probe()  # twice: nothing more loaded
+    info = pulse_info()
+    sinks = [s["name"] for s in info["sinks"]]
+    assert all(sinks.count(name) == 1 for name in (PROBE_SINK, ROOM_SINK, SPEAKER_SINK))
+    assert [s["name"] for s in info["sources"]].count(ROOM_SOURCE) == 1
+    with pulse_route(sink=SPEAKER_SINK, source=ROOM_SOURCE):
+        assert os.environ["PULSE_SINK"] == SPEAKER_SINK
+        assert os.environ["PULSE_SOURCE"] == ROOM_SOURCE
+        with pulse_route(sink=ROOM_SINK):
+            assert os.environ["PULSE_SINK"] == ROOM_SINK
+            assert os.environ["PULSE_SOURCE"] == ROOM_SOURCE
+        assert os.environ["PULSE_SINK"] == SPEAKER_SINK
+    assert os.environ["PULSE_SINK"] == NULL_SINK and os.environ["PULSE_SOURCE"] == NULL_SOURCE
 
 
 def test_cameras_that_do_not_open_are_left_out_quietly(capfd) -> None:
