@@ -53,6 +53,33 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
                  "side, a grid of bass buttons on the other.",
     "Horn": "French horn: concentric circular coils of brass tubing with rotary valves and "
             "levers, a leadpipe and a large flared bell.",
+    "Clarinet": "Long black cylindrical body with a black mouthpiece, silver ligature, a "
+                "bulging barrel, silver tenon rings and ring keys, ending in a wide flared bell.",
+    "Bassoon": "Tall reddish-brown wooden double tube (long joint and wing joint) on a rounded "
+               "boot, a pale ring at the top and a thin bent metal bocal with a reed.",
+    "Viola": "A larger violin in a dark burgundy varnish: wider body, deeper ribs, f-holes, "
+             "fingerboard, bridge, tailpiece, chinrest and a scroll with pegs.",
+    "Double bass": "Very tall bowed instrument with sloped shoulders, a long neck, metal "
+                   "machine tuners on the scroll, f-holes, bridge and a long endpin.",
+    "Tuba": "Large brass body with a huge upward-facing bell, a bottom bow, a coil of "
+            "tubing, four piston valves with pearl buttons and a leadpipe with mouthpiece.",
+    "Xylophone": "Horizontal frame with a row of graded wooden bars (long to short), "
+                 "resonator tubes below them, legs and two mallets.",
+    "Electric bass": "Solid offset double-cutaway body (sunburst or coloured) with a "
+                     "pickguard, two pickups, knobs and bridge; a long fretted neck with four "
+                     "strings and four inline tuners on one side of the headstock.",
+    "Ukulele": "Small figure-eight body with a sound hole, tie bridge, a short fretted neck, "
+               "four strings and a crowned headstock with two tuners a side.",
+    "Bagpipes": "Tartan bag with three black drones fanning up (ivory mounts, cord), a "
+                "blowpipe and a chanter hanging down.",
+    "Congas": "Two or three tall barrel-shaped drums of staves with metal hoops, tuning lugs "
+              "and tan skin heads, standing on the floor.",
+    "Erhu": "Small hexagonal resonator with a snakeskin face at the bottom of a long thin "
+            "vertical neck with two pegs and a curved head, two strings and a bow across.",
+    "Guzheng": "Long horizontal trapezoidal wooden zither with decorated ends, many strings "
+               "and a diagonal row of small movable bridges, on two legs.",
+    "Pipa": "Pear-shaped lute with a pale wooden face, many frets down the neck onto the "
+            "body, a bridge, four strings and a short bent-back pegbox with lateral pegs.",
 }
 
 Color = tuple[float, float, float]
@@ -973,6 +1000,654 @@ def _bellows(pen: Pen, rng: np.random.Generator, x0: float, x1: float, y0: float
                                [x, y + s * 0.05 * (y1 - y0)]]), metal)
 
 
+# ----------------------------------------------------------------------------- extended classes
+
+
+def _dark_varnish(rng: np.random.Generator) -> Color:
+    """A dark red-brown (burgundy) varnish, redder and darker than :func:`_varnish`."""
+    return _pick(rng, [(112, 34, 24), (128, 40, 22), (96, 28, 26), (138, 48, 30),
+                       (118, 30, 36)], 10)
+
+
+def _draw_viola(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Viola, scroll up: a wider, deeper-ribbed violin body in a dark burgundy varnish."""
+    L = float(size)
+    a = 0.2 * L * _j(rng, 0.06)
+    top, bottom = 0.35 * L, 0.985 * L
+    cx = a + 0.06 * L
+    pen = Pen(2 * cx + 0.03 * L, L)
+    varnish = _dark_varnish(rng)
+    body = _profile(cx, top, bottom, a, _VIOLA_PROFILE)
+    rib = 0.02 * L
+    pen.poly(body + [rib, 0.25 * rib], _shade(varnish, 0.4))
+    pen.poly(body, _shade(varnish, 0.55))
+    for k, s in enumerate((0.965, 0.9, 0.8, 0.65)):
+        pen.poly(_scaled(body, s, 1 - (1 - s) * 0.5), _shade(varnish, 0.78 + 0.1 * k))
+    pen.line(_scaled(body, 0.94, 0.97)[::2], (20, 12, 10), 1.0)
+    _f_holes(pen, cx, top, bottom - top, a)
+    wood = _shade(varnish, 0.9)
+    ebony = _ebony(rng)
+    r = 0.034 * L
+    pen.poly(_quad(cx, 0.05 * L, top + 0.01 * L, 0.05 * L, 0.055 * L), _shade(wood, 0.8))
+    pen.poly(_quad(cx, 0.05 * L, 0.14 * L, 0.042 * L, 0.044 * L), wood, _shade(wood, 0.5))
+    pen.poly(_quad(cx, 0.06 * L, 0.13 * L, 0.016 * L, 0.018 * L), (20, 12, 8))
+    for k, y in enumerate(np.linspace(0.065 * L, 0.128 * L, 4)):
+        side = -1.0 if k % 2 == 0 else 1.0
+        pen.line(_seg((cx + side * 0.02 * L, y), (cx + side * 0.065 * L, y), 2), ebony,
+                 max(1.5, 0.013 * L))
+        pen.ellipse(cx + side * 0.065 * L, y, 0.013 * L, 0.017 * L, ebony)
+    pen.circle(cx, r + 1, r, wood, _shade(wood, 0.5))
+    pen.circle(cx + 0.15 * r, r + 1, 0.6 * r, _shade(wood, 0.75))
+    pen.circle(cx + 0.25 * r, r + 1, 0.28 * r, _shade(wood, 1.2))
+    _bowed_strings(pen, rng, cx, L, top, bottom, a, False)
+    return pen.sprite()
+
+
+_VIOLA_PROFILE = (
+    (0.0, 0.76), (0.1, 0.88), (0.2, 0.87), (0.28, 0.76), (0.33, 0.72), (0.36, 0.52),
+    (0.5, 0.48), (0.61, 0.54), (0.64, 0.85), (0.7, 0.94), (0.8, 1.0), (0.9, 0.98), (1.0, 0.86),
+)
+
+_BASS_PROFILE = (
+    (0.0, 0.3), (0.08, 0.48), (0.18, 0.64), (0.28, 0.7), (0.34, 0.6), (0.42, 0.5),
+    (0.52, 0.52), (0.6, 0.72), (0.7, 0.92), (0.82, 1.0), (0.92, 0.97), (1.0, 0.82),
+)
+
+
+def _draw_double_bass(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Double bass, scroll up: sloped shoulders, long neck, machine tuners, long endpin."""
+    L = float(size)
+    a = 0.185 * L * _j(rng, 0.06)
+    top, bottom = 0.36 * L, 0.9 * L
+    cx = a + 0.06 * L
+    pen = Pen(2 * cx + 0.03 * L, L)
+    varnish = _pick(rng, [(120, 62, 28), (150, 80, 35), (95, 48, 25), (165, 95, 45),
+                          (70, 38, 22)], 12)
+    body = _profile(cx, top, bottom, a, _BASS_PROFILE)
+    rib = 0.03 * L
+    pen.poly(body + [rib, 0.2 * rib], _shade(varnish, 0.45))
+    pen.poly(body, _shade(varnish, 0.6))
+    for k, s in enumerate((0.965, 0.9, 0.8, 0.65)):
+        pen.poly(_scaled(body, s, 1 - (1 - s) * 0.5), _shade(varnish, 0.8 + 0.12 * k))
+    pen.line(_scaled(body, 0.94, 0.97)[::2], _shade(varnish, 0.45), 1.0)
+    length = bottom - top
+    _f_holes(pen, cx, top + 0.05 * length, 0.95 * length, 0.95 * a)
+    wood = _shade(varnish, 0.9)
+    ebony = _ebony(rng)
+    metal = _brass(rng) if rng.random() < 0.6 else _silver(rng)
+    pen.poly(_quad(cx, 0.05 * L, top + 0.02 * L, 0.04 * L, 0.05 * L), _shade(wood, 0.8))
+    pen.poly(_quad(cx, 0.04 * L, 0.15 * L, 0.036 * L, 0.04 * L), wood, _shade(wood, 0.5))
+    for side in (-1.0, 1.0):
+        pen.poly(_rect(cx + side * 0.02 * L - 0.004 * L, 0.055 * L,
+                       cx + side * 0.02 * L + 0.004 * L, 0.145 * L), metal)
+        for y in np.linspace(0.065 * L, 0.135 * L, 2):
+            pen.line(_seg((cx + side * 0.02 * L, y), (cx + side * 0.055 * L, y), 2), metal,
+                     max(1.5, 0.008 * L))
+            pen.ellipse(cx + side * 0.06 * L, y, 0.008 * L, 0.014 * L, metal,
+                        _shade(metal, 0.6))
+    r = 0.025 * L
+    pen.circle(cx, r + 1, r, wood, _shade(wood, 0.5))
+    pen.circle(cx + 0.15 * r, r + 1, 0.55 * r, _shade(wood, 0.75))
+    nut = 0.15 * L
+    pen.poly(_quad(cx, nut, top + 0.55 * length, 0.026 * L, 0.05 * L), ebony)
+    tail_top, tail_bottom = top + 0.74 * length, top + 0.97 * length
+    pen.poly(_quad(cx, tail_top, tail_bottom, 0.4 * a, 0.2 * a), ebony, _shade(ebony, 1.8))
+    bridge_y = top + 0.62 * length
+    pen.poly(_quad(cx, bridge_y - 0.015 * L, bridge_y + 0.008 * L, 0.5 * a, 0.66 * a),
+             (222, 190, 140))
+    for x_nut, x_tail in zip(np.linspace(-0.01, 0.01, 4) * L, np.linspace(-0.13, 0.13, 4) * a):
+        pen.line(_seg((cx + x_nut, nut), (cx + x_tail, tail_top), 2), (210, 210, 200), 1.0)
+    pen.line(_seg((cx, bottom - 0.01 * L), (cx, 0.995 * L), 2), _silver(rng),
+             max(1.5, 0.01 * L))
+    return pen.sprite()
+
+
+def _draw_clarinet(rng: np.random.Generator, size: int) -> np.ndarray:
+    """B-flat clarinet, mouthpiece up: black body, barrel, silver ring keys, wide bell."""
+    L = float(size)
+    w = 0.052 * L * _j(rng, 0.08)
+    cx = 0.09 * L
+    pen = Pen(2 * cx, L)
+    body = _jitter(rng, (18, 17, 19), 5)
+    metal = _silver(rng)
+    hi = _shade(metal, 0.6)
+    pen.poly(_quad(cx, 2, 0.085 * L, 0.5 * w, 0.85 * w), _jitter(rng, (12, 12, 14), 4))
+    pen.poly(_quad(cx - 0.3 * w, 2, 0.07 * L, 0.12 * w, 0.18 * w), (205, 180, 120))
+    pen.poly(_rect(cx - 0.5 * w, 0.045 * L, cx + 0.5 * w, 0.07 * L), metal, hi)
+    barrel = _profile(cx, 0.08 * L, 0.15 * L, 0.62 * w, ((0, 0.9), (0.5, 1.0), (1, 0.9)), 30)
+    pen.poly(_rect(cx - 0.5 * w, 0.09 * L, cx + 0.5 * w, 0.14 * L), body)
+    pen.poly(barrel, _shade(body, 1.4))
+    pen.poly(_rect(cx - 0.5 * w, 0.145 * L, cx + 0.5 * w, 0.84 * L), body)
+    pen.line(_seg((cx - 0.25 * w, 0.15 * L), (cx - 0.25 * w, 0.83 * L), 2),
+             _shade(body, 3.0), 1.0)
+    flare = np.linspace(0.0, 1.0, 16)
+    ys = 0.82 * L + flare * (0.995 * L - 0.82 * L)
+    half = 0.5 * w + 0.9 * w * flare ** 2.2
+    bell = np.concatenate([np.stack([cx + half, ys], 1), np.stack([cx - half, ys], 1)[::-1]])
+    pen.poly(bell, body)
+    pen.poly(_rect(cx - 1.42 * w, 0.975 * L, cx + 1.42 * w, 0.995 * L), metal, hi)
+    for y in (0.085 * L, 0.15 * L, 0.48 * L, 0.82 * L):
+        pen.poly(_rect(cx - 0.58 * w, y - 0.007 * L, cx + 0.58 * w, y + 0.007 * L), metal, hi)
+    pen.line(_seg((cx + 0.55 * w, 0.18 * L), (cx + 0.55 * w, 0.8 * L), 2), metal,
+             max(1.0, 0.1 * w))
+    n_upper, n_lower = int(rng.integers(3, 5)), int(rng.integers(3, 5))
+    holes = np.concatenate([np.linspace(0.22 * L, 0.44 * L, n_upper),
+                            np.linspace(0.54 * L, 0.76 * L, n_lower)])
+    for y in holes:
+        pen.circle(cx, y, 0.4 * w, metal, hi)
+        pen.circle(cx, y, 0.27 * w, (12, 12, 14))
+    for y in (0.5 * L, 0.79 * L):
+        pen.ellipse(cx - 0.45 * w, y, 0.22 * w, 0.03 * L, metal, hi)
+    pen.poly(_rect(cx + 0.45 * w, 0.3 * L, cx + 0.8 * w, 0.33 * L), metal, hi)
+    return pen.sprite()
+
+
+def _draw_bassoon(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Bassoon: tall reddish-brown double tube, boot at the bottom, bent metal bocal at top."""
+    L = float(size)
+    W = 0.42 * L
+    pen = Pen(W, L)
+    wood = _pick(rng, [(150, 62, 32), (128, 50, 28), (170, 80, 40), (110, 45, 30)], 12)
+    metal = _silver(rng) if rng.random() < 0.7 else _brass(rng)
+    d_long, d_wing = 0.085 * L, 0.06 * L
+    x_long = 0.72 * W
+    x_wing = x_long - 0.5 * (d_long + d_wing) - 0.004 * L
+    boot_top, boot_bottom = 0.76 * L, 0.995 * L
+    bell_top = 0.02 * L
+    pen.poly(_rect(x_long - d_long / 2, bell_top + 0.03 * L, x_long + d_long / 2, boot_top),
+             _shade(wood, 0.8))
+    pen.poly(_rect(x_long - 0.3 * d_long, bell_top + 0.03 * L, x_long + 0.2 * d_long, boot_top),
+             wood)
+    pen.poly(_rect(x_long - 0.56 * d_long, bell_top, x_long + 0.56 * d_long, 0.045 * L),
+             _ivory(rng) if rng.random() < 0.6 else _shade(wood, 0.6))
+    wing_top = 0.3 * L
+    pen.poly(_rect(x_wing - d_wing / 2, wing_top, x_wing + d_wing / 2, boot_top),
+             _shade(wood, 0.9))
+    pen.poly(_rect(x_wing - 0.25 * d_wing, wing_top, x_wing + 0.15 * d_wing, boot_top),
+             _shade(wood, 1.12))
+    x0, x1 = x_wing - d_wing / 2 - 0.005 * L, x_long + d_long / 2 + 0.005 * L
+    boot = _join(_seg((x0, boot_top), (x1, boot_top), 2),
+                 _arc((x0 + x1) / 2, boot_bottom - 0.06 * L, (x1 - x0) / 2, 0.06 * L, 0, 180,
+                      20))
+    pen.poly(np.concatenate([boot, [[x0, boot_top]]]), _shade(wood, 0.75))
+    pen.poly(_rect(x0, boot_top + 0.01 * L, x1, boot_top + 0.02 * L), metal)
+    for y in (0.3 * L, 0.5 * L, 0.75 * L):
+        pen.poly(_rect(x_long - 0.55 * d_long, y - 0.007 * L, x_long + 0.55 * d_long,
+                       y + 0.007 * L), metal)
+    pen.poly(_rect(x_wing - 0.58 * d_wing, wing_top - 0.004 * L, x_wing + 0.58 * d_wing,
+                   wing_top + 0.01 * L), metal)
+    pen.line(_seg((x_long + 0.4 * d_long, 0.1 * L), (x_long + 0.4 * d_long, 0.74 * L), 2),
+             metal, max(1.0, 0.008 * L))
+    for y in np.linspace(0.36 * L, 0.7 * L, int(rng.integers(3, 6))):
+        pen.circle(x_wing, y, 0.012 * L, (20, 12, 10))
+        pen.circle(x_long + 0.1 * d_long, y + 0.02 * L, 0.018 * L, metal, _shade(metal, 0.6))
+    bocal = _join(_seg((x_wing, wing_top), (x_wing - 0.01 * L, 0.24 * L), 3),
+                  _arc(x_wing - 0.13 * L, 0.22 * L, 0.12 * L, 0.1 * L, 10, -120, 14))
+    pen.tube(bocal, 0.014 * L, metal, shine=False)
+    tip = bocal[-1]
+    pen.ellipse(tip[0], tip[1], 0.012 * L, 0.022 * L, (205, 170, 110), angle=-30)
+    return pen.sprite()
+
+
+def _draw_tuba(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Tuba: big bell opening upward, vertical body, bottom bow, four valves, leadpipe left."""
+    L = float(size)
+    W = 0.72 * L * _j(rng, 0.05)
+    pen = Pen(W, L)
+    brass = _brass(rng)
+    xb = 0.6 * W
+    y_bow = 0.86 * L
+    r_bow = 0.15 * W
+    xl = xb - 2 * r_bow
+    rb = min(0.3 * L, xb - 2, W - xb - 2)
+    main = _join(_seg((xl, 0.42 * L), (xl, y_bow), 10),
+                 _arc(xl + r_bow, y_bow, r_bow, 0.12 * L, 180, 0, 20),
+                 _seg((xb, y_bow), (xb, 0.06 * L), 24))
+    t = np.linspace(0.0, 1.0, len(main))
+    pen.tube(main, 0.06 * L + 0.07 * L * t + (2 * rb - 0.13 * L) * np.clip((t - 0.7) / 0.3,
+                                                                             0, 1) ** 2.5, brass)
+    pen.ellipse(xb, 0.05 * L, rb, 0.045 * L, _shade(brass, 0.8), _shade(brass, 0.5))
+    pen.ellipse(xb, 0.055 * L, 0.88 * rb, 0.032 * L, (55, 38, 18))
+    loop = _arc(xl - 0.02 * W, 0.6 * L, 0.14 * W, 0.13 * L, 0, 360, 48)
+    pen.tube(loop, 0.035 * L, _shade(brass, 0.95))
+    metal = _silver(rng) if rng.random() < 0.4 else _shade(brass, 1.1)
+    pearl = _ivory(rng)
+    vw = 0.055 * L
+    for k in range(4):
+        x = xl + 0.02 * W + (k - 1.5) * 1.15 * vw
+        pen.poly(_rect(x - vw / 2, 0.45 * L, x + vw / 2, 0.66 * L), _shade(brass, 0.65))
+        pen.poly(_rect(x - 0.35 * vw, 0.45 * L, x + 0.35 * vw, 0.66 * L), brass)
+        for y in (0.46 * L, 0.65 * L):
+            pen.poly(_rect(x - 0.58 * vw, y - 0.01 * L, x + 0.58 * vw, y + 0.01 * L), metal)
+        pen.line(_seg((x, 0.4 * L), (x, 0.45 * L), 2), metal, max(1.5, 0.012 * L))
+        pen.ellipse(x, 0.395 * L, 0.4 * vw, 0.015 * L, pearl, _shade(pearl, 0.6))
+    lead = _join(_seg((xl + 0.2 * W, 0.55 * L), (xl + 0.2 * W, 0.3 * L), 8),
+                 _arc(xl + 0.05 * W, 0.3 * L, 0.15 * W, 0.1 * L, 0, -150, 12))
+    pen.tube(lead, 0.025 * L, brass)
+    tip = lead[-1]
+    pen.ellipse(tip[0], tip[1], 0.025 * L, 0.015 * L, _silver(rng), angle=-30)
+    return pen.sprite()
+
+
+def _draw_xylophone(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Xylophone from the front-top: graded wooden bars, resonator tubes, frame and mallets."""
+    L = float(size)
+    H = 0.55 * L * _j(rng, 0.06)
+    pen = Pen(L, H)
+    bar = _pick(rng, [(165, 70, 40), (190, 100, 50), (140, 55, 35), (200, 130, 70)], 12)
+    frame = _shade(_wood(rng), 0.6)
+    metal = _silver(rng) if rng.random() < 0.6 else _brass(rng)
+    n = int(rng.integers(12, 19))
+    x0, x1 = 0.05 * L, 0.95 * L
+    step = (x1 - x0) / n
+    rail = 0.3 * H
+    for side in (0.06 * L, 0.94 * L):
+        pen.poly(_rect(side - 0.012 * L, rail, side + 0.012 * L, 0.99 * H), frame)
+    pen.poly(_rect(0.04 * L, 0.9 * H, 0.96 * L, 0.93 * H), frame)
+    for k in range(n):
+        x = x0 + (k + 0.5) * step
+        t = k / max(n - 1, 1)
+        length = (0.5 - 0.32 * t) * H
+        pen.poly(_rect(x - 0.3 * step, rail + 0.1 * H, x + 0.3 * step, rail + 0.1 * H + length),
+                 _shade(metal, 0.9), _shade(metal, 0.6))
+    pen.poly(_rect(0.03 * L, rail - 0.02 * H, 0.97 * L, rail + 0.04 * H), frame)
+    pen.poly(_rect(0.03 * L, rail + 0.1 * H, 0.97 * L, rail + 0.14 * H), frame)
+    for k in range(n):
+        x = x0 + (k + 0.5) * step
+        t = k / max(n - 1, 1)
+        h = (0.3 - 0.14 * t) * H
+        c = _shade(bar, 0.9 + 0.2 * rng.random())
+        y_mid = rail + 0.01 * H
+        pen.poly(_rect(x - 0.44 * step, y_mid - h / 2, x + 0.44 * step, y_mid + h / 2), c,
+                 _shade(bar, 0.5))
+        for yy in (y_mid - 0.3 * h, y_mid + 0.3 * h):
+            pen.circle(x, yy, max(0.7, 0.06 * step), _shade(bar, 0.4))
+    stick = _jitter(rng, (215, 185, 130), 10)
+    head = _pick(rng, [(230, 230, 220), (200, 40, 40), (40, 60, 160), (240, 200, 60)], 10)
+    for sx in (0.3, 0.55):
+        p0 = (sx * L, 0.02 * H + 0.06 * H)
+        p1 = (sx * L + 0.28 * L, 0.22 * H)
+        pen.line(_seg(p0, p1, 2), stick, max(1.5, 0.01 * L))
+        pen.circle(p0[0], p0[1], max(1.5, 0.022 * L), head, _shade(head, 0.6))
+    return pen.sprite()
+
+
+def _bass_body(cx: float, top: float, bottom: float, a: float) -> list[np.ndarray]:
+    """Offset double-cutaway solid body: lower bout ellipse plus two horns (polygons)."""
+    h = bottom - top
+    lower = _arc(cx, top + 0.62 * h, a, 0.38 * h, 0, 360, 60)
+    waist = _rect(cx - 0.82 * a, top + 0.3 * h, cx + 0.82 * a, top + 0.7 * h)
+    upper = _arc(cx, top + 0.32 * h, 0.82 * a, 0.2 * h, 0, 360, 40)
+    horn_l = _arc(cx - 0.55 * a, top + 0.12 * h, 0.26 * a, 0.17 * h, 0, 360, 30, angle=12)
+    horn_r = _arc(cx + 0.58 * a, top + 0.2 * h, 0.22 * a, 0.13 * h, 0, 360, 30, angle=-15)
+    return [lower, waist, upper, horn_l, horn_r]
+
+
+def _draw_electric_bass(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Four-string electric bass, headstock up: solid body, long neck, inline tuners."""
+    L = float(size)
+    a = 0.19 * L * _j(rng, 0.06)
+    top, bottom = 0.56 * L, 0.995 * L
+    cx = a + 0.03 * L
+    pen = Pen(2 * cx + 0.02 * L, L)
+    sunburst = rng.random() < 0.45
+    finish = (_pick(rng, [(150, 20, 20), (25, 25, 28), (230, 230, 225), (30, 70, 170),
+                          (200, 60, 20), (60, 140, 90), (210, 170, 40)], 14)
+              if not sunburst else _jitter(rng, (225, 165, 45), 12))
+    parts = _bass_body(cx, top, bottom, a)
+    edge = _shade(finish, 0.5) if not sunburst else _jitter(rng, (40, 18, 10), 6)
+    for p in parts:
+        pen.poly(p, edge)
+    if sunburst:
+        for p in parts:
+            pen.poly(_scaled(p, 0.92, 0.94), (120, 40, 15))
+        for p in parts[:3]:
+            pen.poly(_scaled(p, 0.7, 0.75), finish)
+    else:
+        for p in parts:
+            pen.poly(_scaled(p, 0.94, 0.95), finish)
+    h = bottom - top
+    guard = _pick(rng, [(235, 235, 228), (25, 25, 25), (120, 45, 25)], 8)
+    pen.poly(_arc(cx - 0.3 * a, top + 0.5 * h, 0.4 * a, 0.22 * h, 0, 360, 30, angle=15), guard,
+             _shade(guard, 0.7))
+    pickup = (18, 18, 20)
+    for y in (top + 0.45 * h, top + 0.68 * h):
+        pen.poly(_rect(cx - 0.3 * a, y - 0.025 * L, cx + 0.3 * a, y + 0.025 * L), pickup)
+        for k in range(4):
+            pen.circle(cx + (k - 1.5) * 0.13 * a, y, max(0.6, 0.006 * L), (150, 150, 150))
+    metal = _silver(rng)
+    bridge_y = top + 0.85 * h
+    pen.poly(_rect(cx - 0.3 * a, bridge_y - 0.02 * L, cx + 0.3 * a, bridge_y + 0.02 * L), metal,
+             _shade(metal, 0.6))
+    for k in range(2 + int(rng.integers(2))):
+        pen.circle(cx + 0.55 * a, top + (0.68 + 0.1 * k) * h, 0.016 * L, (30, 30, 30), metal)
+    nut = 0.16 * L
+    neck_end = top + 0.25 * h
+    neck = _pick(rng, [(220, 180, 120), (205, 160, 95)], 10)
+    board = neck if rng.random() < 0.4 else _shade(_wood(rng), 0.55)
+    pen.poly(_quad(cx, nut - 0.01 * L, neck_end, 0.045 * L, 0.056 * L), neck)
+    pen.poly(_quad(cx, nut, neck_end, 0.04 * L, 0.05 * L), board)
+    scale = (bridge_y - nut) * 2.0
+    for k, y in enumerate(nut + scale * (1.0 - 2.0 ** (-np.arange(1, 22) / 12.0)), start=1):
+        if y > neck_end - 2:
+            break
+        half = 0.021 * L + 0.004 * L * (y - nut) / (neck_end - nut)
+        pen.line(_seg((cx - half, y), (cx + half, y), 2), _silver(rng), 1.0)
+        if k in (3, 5, 7, 9, 12):
+            pen.circle(cx, y - 0.012 * L, max(0.8, 0.006 * L), (20, 20, 20) if board == neck
+                       else (235, 235, 225))
+    for s in np.linspace(-0.014, 0.014, 4) * L:
+        pen.line(_seg((cx + s, nut), (cx + 1.6 * s, bridge_y), 2), (210, 210, 200), 1.0)
+    head = np.array([[cx - 0.02 * L, nut], [cx + 0.022 * L, nut], [cx + 0.03 * L, 0.1 * L],
+                     [cx + 0.02 * L, 0.02 * L], [cx - 0.012 * L, 2], [cx - 0.035 * L, 0.03 * L],
+                     [cx - 0.035 * L, 0.12 * L]])
+    pen.poly(head, neck, _shade(neck, 0.6))
+    for y in np.linspace(0.03 * L, 0.13 * L, 4):
+        pen.line(_seg((cx - 0.03 * L, y), (cx - 0.06 * L, y), 2), metal, max(1.5, 0.008 * L))
+        pen.ellipse(cx - 0.064 * L, y, 0.01 * L, 0.013 * L, metal, _shade(metal, 0.6))
+        pen.circle(cx - 0.012 * L, y, 0.007 * L, _shade(metal, 0.8))
+    return pen.sprite()
+
+
+_UKULELE_PROFILE = (
+    (0.0, 0.72), (0.14, 0.86), (0.28, 0.8), (0.4, 0.6), (0.48, 0.58), (0.58, 0.78),
+    (0.74, 1.0), (0.88, 0.98), (1.0, 0.8),
+)
+
+
+def _draw_ukulele(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Soprano ukulele, headstock up: small figure-eight body, short neck, four strings."""
+    L = float(size)
+    a = 0.19 * L * _j(rng, 0.08)
+    top, bottom = 0.46 * L, L - 1
+    cx = a + 2
+    pen = Pen(2 * cx, L)
+    finish = _pick(rng, [(190, 120, 60), (160, 90, 45), (215, 160, 95), (120, 70, 40),
+                         (90, 170, 190), (230, 120, 140)], 12)
+    body = _profile(cx, top, bottom, a, _UKULELE_PROFILE)
+    binding = _ivory(rng) if rng.random() < 0.6 else _shade(finish, 0.5)
+    pen.poly(body, binding)
+    pen.poly(_scaled(body, 0.95, 0.97), finish)
+    pen.poly(_scaled(body, 0.7, 0.8), _shade(finish, 1.06))
+    length = bottom - top
+    hole_y, hole_r = top + 0.36 * length, 0.3 * a
+    pen.circle(cx, hole_y, hole_r * 1.25, _shade(finish, 0.7))
+    pen.circle(cx, hole_y, hole_r, (18, 12, 8))
+    bridge_y = top + 0.78 * length
+    pen.poly(_rect(cx - 0.4 * a, bridge_y - 0.02 * L, cx + 0.4 * a, bridge_y + 0.02 * L),
+             _shade(_wood(rng), 0.5))
+    nut = 0.17 * L
+    neck = _shade(finish, 0.85)
+    board = _shade(_wood(rng), 0.55)
+    pen.poly(_quad(cx, nut, top + 0.06 * length, 0.075 * L, 0.085 * L), neck)
+    pen.poly(_quad(cx, nut, top + 0.06 * length, 0.065 * L, 0.075 * L), board)
+    scale = (bridge_y - nut) * 2.0
+    for y in nut + scale * (1.0 - 2.0 ** (-np.arange(1, 13) / 12.0)):
+        if y > top + 0.05 * length:
+            break
+        pen.line(_seg((cx - 0.034 * L, y), (cx + 0.034 * L, y), 2), (200, 200, 195), 1.0)
+    for s in np.linspace(-0.024, 0.024, 4) * L:
+        pen.line(_seg((cx + s, nut), (cx + 1.2 * s, bridge_y), 2), (240, 238, 225), 1.0)
+    head = np.array([[cx - 0.045 * L, nut], [cx + 0.045 * L, nut], [cx + 0.055 * L, 0.03 * L],
+                     [cx + 0.02 * L, 2], [cx, 0.015 * L], [cx - 0.02 * L, 2],
+                     [cx - 0.055 * L, 0.03 * L]])
+    pen.poly(head, _shade(neck, 0.8), _shade(neck, 0.5))
+    pen.line(_seg((cx - 0.04 * L, nut), (cx + 0.04 * L, nut), 2), _ivory(rng), 1.5)
+    metal = _silver(rng)
+    button = _ivory(rng) if rng.random() < 0.6 else _ebony(rng)
+    for y in (0.06 * L, 0.12 * L):
+        for side in (-1.0, 1.0):
+            pen.line(_seg((cx + side * 0.045 * L, y), (cx + side * 0.075 * L, y), 2), metal,
+                     1.5)
+            pen.ellipse(cx + side * 0.08 * L, y, 0.012 * L, 0.016 * L, button,
+                        _shade(button, 0.6))
+    return pen.sprite()
+
+
+def _ellipse_band(cx: float, cy: float, rx: float, ry: float, lo: float, hi: float,
+                  vertical: bool) -> np.ndarray | None:
+    """Polygon of a stripe ``lo..hi`` (x if ``vertical`` else y) clipped to an ellipse."""
+    c, r, ro = (cx, rx, ry) if vertical else (cy, ry, rx)
+    lo, hi = max(lo, c - 0.999 * r), min(hi, c + 0.999 * r)
+    if hi <= lo:
+        return None
+    s = np.linspace(lo, hi, 12)
+    half = ro * np.sqrt(np.clip(1.0 - ((s - c) / r) ** 2, 0.0, 1.0))
+    o = cy if vertical else cx
+    a = np.stack([s, o - half], 1) if vertical else np.stack([o - half, s], 1)
+    b = np.stack([s, o + half], 1) if vertical else np.stack([o + half, s], 1)
+    return np.concatenate([a, b[::-1]])
+
+
+def _draw_bagpipes(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Highland bagpipes: tartan bag, three drones fanning up, blowpipe, chanter hanging down."""
+    L = float(size)
+    pen = Pen(0.8 * L, L)
+    cx, cy, rx, ry = 0.42 * L, 0.58 * L, 0.24 * L, 0.15 * L
+    ebony = _ebony(rng)
+    mount = _ivory(rng) if rng.random() < 0.6 else _silver(rng)
+    cord = _pick(rng, [(200, 30, 30), (30, 90, 40), (30, 40, 120), (220, 180, 40)], 12)
+    lengths = (0.55 * L, 0.42 * L, 0.4 * L)
+    for k, (dx, ang) in enumerate(((0.12, 14.0), (0.0, 4.0), (-0.1, -6.0))):
+        bx, by = cx + dx * L, cy - 0.8 * ry
+        t = np.deg2rad(ang)
+        ex, ey = bx + lengths[k] * np.sin(t), max(by - lengths[k] * np.cos(t), 0.03 * L)
+        pen.tube(_seg((bx, by), (ex, ey), 8), 0.028 * L, ebony, shine=False)
+        for f in (0.35, 0.7):
+            mx, my = bx + f * (ex - bx), by + f * (ey - by)
+            pen.ellipse(mx, my, 0.022 * L, 0.01 * L, mount, _shade(mount, 0.6), angle=ang)
+        pen.ellipse(ex, ey, 0.026 * L, 0.018 * L, mount, _shade(mount, 0.6), angle=ang)
+        pen.ellipse(ex, ey - 0.004 * L, 0.012 * L, 0.008 * L, (20, 20, 20), angle=ang)
+    pen.line(_join(_seg((cx + 0.1 * L + 0.3 * lengths[0] * np.sin(np.deg2rad(14)),
+                         cy - 0.8 * ry - 0.3 * lengths[0]),
+                        (cx - 0.1 * L, cy - 0.8 * ry - 0.25 * lengths[2]), 8)), cord, 1.5)
+    base = _pick(rng, [(170, 25, 30), (25, 75, 45), (30, 40, 110), (40, 40, 45)], 10)
+    pen.ellipse(cx, cy, rx, ry, _shade(base, 0.7))
+    pen.ellipse(cx, cy, 0.97 * rx, 0.96 * ry, base)
+    dark = _shade(base, 0.45)
+    light = _pick(rng, [(235, 225, 200), (230, 200, 60), (220, 220, 220)], 8)
+    period = 0.09 * L
+    offset = rng.uniform(0, period)
+    for vertical in (False, True):
+        c0 = (cx - rx if vertical else cy - ry) + offset
+        for s in np.arange(c0, (cx + rx if vertical else cy + ry), period):
+            band = _ellipse_band(cx, cy, 0.97 * rx, 0.96 * ry, s, s + 0.35 * period, vertical)
+            if band is not None:
+                pen.poly(band, dark)
+            band = _ellipse_band(cx, cy, 0.97 * rx, 0.96 * ry, s + 0.6 * period,
+                                 s + 0.66 * period, vertical)
+            if band is not None:
+                pen.poly(band, light)
+    blow = _seg((cx - 0.75 * rx, cy - 0.45 * ry), (0.05 * L, 0.32 * L), 6)
+    pen.tube(blow, 0.024 * L, ebony, shine=False)
+    pen.ellipse(0.05 * L, 0.32 * L, 0.018 * L, 0.012 * L, mount, angle=-40)
+    chanter = _seg((cx + 0.3 * rx, cy + 0.85 * ry), (cx + 0.38 * rx, 0.93 * L), 8)
+    pen.tube(chanter, np.linspace(0.026 * L, 0.034 * L, 8), ebony, shine=False)
+    pen.ellipse(cx + 0.3 * rx, cy + 0.9 * ry, 0.022 * L, 0.01 * L, mount)
+    pen.ellipse(cx + 0.38 * rx, 0.95 * L, 0.03 * L, 0.03 * L, mount, _shade(mount, 0.6))
+    for f in np.linspace(0.25, 0.85, 6):
+        p = chanter[0] + f * (chanter[-1] - chanter[0])
+        pen.circle(p[0], p[1], 0.006 * L, (200, 200, 200))
+    return pen.sprite()
+
+
+def _draw_congas(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Two or three tall barrel-shaped conga drums with skin heads, standing side by side."""
+    L = float(size)
+    n = 2 + int(rng.random() < 0.5)
+    W = (0.62 if n == 2 else 0.9) * L
+    pen = Pen(W, L)
+    shell = (_wood(rng) if rng.random() < 0.6 else
+             _pick(rng, [(170, 30, 35), (30, 60, 150), (30, 30, 35), (220, 220, 215)], 14))
+    metal = _silver(rng) if rng.random() < 0.7 else _jitter(rng, (205, 170, 70), 10)
+    skin = _jitter(rng, (222, 200, 160), 12)
+    rx = W / n * 0.44
+    heights = [0.99, 0.9, 0.82][:n]
+    order = sorted(range(n), key=lambda k: heights[k])
+    for k in order:
+        cx = W / n * (k + 0.5)
+        top = L * (1.0 - heights[k]) + 0.08 * rx
+        bottom = L - 2 - 0.3 * rx
+        t = np.linspace(0.0, 1.0, 40)
+        half = rx * (0.78 + 0.22 * np.sin(np.pi * np.clip(t * 1.4, 0, 1))) * (1.0 - 0.28 * t)
+        y = top + t * (bottom - top)
+        outline = np.concatenate([np.stack([cx + half, y], 1), np.stack([cx - half, y], 1)[::-1]])
+        pen.ellipse(cx, bottom, half[-1], 0.3 * half[-1], _shade(shell, 0.55))
+        pen.poly(outline, shell)
+        for f in (-0.6, -0.2, 0.2, 0.6):
+            pen.line(np.stack([cx + f * half, y], 1), _shade(shell, 0.7), 1.0)
+        pen.poly(np.concatenate([np.stack([cx - 0.55 * half, y], 1),
+                                 np.stack([cx - 0.3 * half, y], 1)[::-1]]), _shade(shell, 1.2))
+        for f in (-0.7, 0.0, 0.7):
+            pen.line(_seg((cx + f * rx, top), (cx + f * half[20], y[20]), 2), metal,
+                     max(1.5, 0.012 * L))
+            pen.poly(_rect(cx + f * half[20] - 0.015 * L, y[20] - 0.01 * L,
+                           cx + f * half[20] + 0.015 * L, y[20] + 0.012 * L), metal)
+        pen.ellipse(cx, top, 1.03 * rx, 0.3 * rx, metal)
+        pen.ellipse(cx, top - 0.02 * rx, 0.95 * rx, 0.26 * rx, skin, _shade(skin, 0.7))
+        pen.ellipse(cx - 0.2 * rx, top - 0.05 * rx, 0.4 * rx, 0.1 * rx, _shade(skin, 1.05))
+    return pen.sprite()
+
+
+def _draw_erhu(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Erhu, upright: hexagonal resonator at the bottom, long thin neck, two pegs, bow across."""
+    L = float(size)
+    W = 0.62 * L * _j(rng, 0.06)
+    pen = Pen(W, L)
+    wood = _pick(rng, [(95, 35, 25), (70, 30, 22), (120, 55, 30), (50, 28, 22)], 10)
+    cx = 0.32 * W
+    box_top, box_bottom = 0.76 * L, 0.9 * L
+    bw = 0.085 * L
+    hexagon = np.array([[cx - bw, box_top + 0.02 * L], [cx - 0.6 * bw, box_top],
+                        [cx + 0.6 * bw, box_top], [cx + bw, box_top + 0.02 * L],
+                        [cx + bw, box_bottom - 0.02 * L], [cx + 0.6 * bw, box_bottom],
+                        [cx - 0.6 * bw, box_bottom], [cx - bw, box_bottom - 0.02 * L]])
+    pen.line(_seg((cx, 0.02 * L), (cx, 0.97 * L), 2), _shade(wood, 0.9), max(1.5, 0.02 * L))
+    pen.poly(hexagon, wood, _shade(wood, 0.5))
+    skin = _jitter(rng, (60, 55, 45), 8)
+    sx = cx + 0.75 * bw
+    pen.poly(_rect(cx + 0.2 * bw, box_top + 0.01 * L, cx + bw, box_bottom - 0.01 * L),
+             _shade(wood, 1.25))
+    pen.ellipse(sx, (box_top + box_bottom) / 2, 0.3 * bw, 0.065 * L, skin, (20, 18, 15))
+    for yy in np.linspace(box_top + 0.025 * L, box_bottom - 0.025 * L, 5):
+        for xx in (sx - 0.1 * bw, sx + 0.1 * bw):
+            pen.circle(xx, yy, max(0.6, 0.006 * L), (180, 170, 140))
+    pen.poly(_rect(cx - 0.4 * bw, box_bottom, cx + 0.4 * bw, 0.99 * L), _shade(wood, 0.8))
+    gold = _jitter(rng, (210, 170, 70), 10)
+    for k, y in enumerate((0.1 * L, 0.17 * L)):
+        pen.line(_seg((cx - 0.07 * L, y), (cx + 0.02 * L, y), 2), _shade(wood, 0.8),
+                 max(1.5, 0.016 * L))
+        pen.ellipse(cx - 0.075 * L, y, 0.014 * L, 0.02 * L, _shade(wood, 0.7))
+    pen.tube(_arc(cx - 0.02 * L, 0.035 * L, 0.02 * L, 0.025 * L, 0, -200, 10), 0.014 * L,
+             _shade(wood, 0.9), shine=False)
+    pen.circle(cx - 0.04 * L, 0.03 * L, 0.012 * L, gold)
+    string = (225, 220, 205)
+    for dx in (0.006 * L, 0.014 * L):
+        pen.line(_seg((cx + dx, 0.12 * L), (cx + dx, box_top + 0.06 * L), 2), string, 1.0)
+    pen.poly(_rect(cx - 0.004 * L, 0.42 * L, cx + 0.022 * L, 0.44 * L), (200, 40, 40))
+    hair = _jitter(rng, (235, 230, 215), 8)
+    bow_stick = _jitter(rng, (175, 130, 70), 10)
+    y_bow = 0.7 * L
+    p0, p1 = (0.02 * W, y_bow - 0.06 * L), (0.99 * W, y_bow + 0.02 * L)
+    pen.line(_seg(p0, p1, 2), hair, max(1.5, 0.008 * L))
+    pen.line(_seg((p0[0], p0[1] - 0.015 * L), (p1[0], p1[1] - 0.015 * L), 2), bow_stick,
+             max(1.5, 0.01 * L))
+    pen.poly(_rect(p1[0] - 0.04 * W, p1[1] - 0.03 * L, p1[0] - 0.005 * W, p1[1] + 0.005 * L),
+             _ebony(rng))
+    return pen.sprite()
+
+
+def _draw_guzheng(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Guzheng from the front-top: long trapezoidal board, many strings, a row of bridges."""
+    L = float(size)
+    H = 0.34 * L * _j(rng, 0.06)
+    pen = Pen(L, H)
+    wood = _pick(rng, [(150, 90, 45), (120, 65, 35), (175, 115, 60), (95, 50, 30)], 12)
+    top_l, top_r = 0.3 * H, 0.04 * H
+    bot_l, bot_r = 0.6 * H, 0.7 * H
+    x0, x1 = 0.01 * L, 0.99 * L
+    pen.poly(np.array([[x0, bot_l], [x1, bot_r], [x1, 0.8 * H], [x0, 0.68 * H]]),
+             _shade(wood, 0.55))
+    for x in (0.14 * L, 0.86 * L):
+        pen.poly(_quad(x, 0.66 * H, 0.995 * H, 0.03 * L, 0.05 * L), _shade(wood, 0.4))
+    board = np.array([[x0, top_l], [x1, top_r], [x1, bot_r], [x0, bot_l]])
+    pen.poly(board, wood, _shade(wood, 0.5))
+    deco = _pick(rng, [(30, 25, 25), (150, 30, 30), (40, 60, 40)], 8)
+    gold = _jitter(rng, (215, 175, 80), 10)
+    for xa, xb in ((x0, 0.1 * L), (0.82 * L, x1)):
+        def edge(x: float, top: bool) -> float:
+            f = (x - x0) / (x1 - x0)
+            return (top_l + f * (top_r - top_l)) if top else (bot_l + f * (bot_r - bot_l))
+        pen.poly(np.array([[xa, edge(xa, True)], [xb, edge(xb, True)], [xb, edge(xb, False)],
+                           [xa, edge(xa, False)]]), deco)
+        xm = (xa + xb) / 2
+        pen.ellipse(xm, (edge(xm, True) + edge(xm, False)) / 2, 0.025 * L, 0.12 * H, gold)
+    n = int(rng.integers(16, 22))
+    string = (230, 228, 215)
+    bridge = _ivory(rng) if rng.random() < 0.7 else _jitter(rng, (60, 40, 30), 8)
+    xs_l, xs_r = 0.1 * L, 0.82 * L
+    for k in range(n):
+        f = (k + 0.5) / n
+        yl = top_l + f * (bot_l - top_l)
+        yr = top_r + f * (bot_r - top_r)
+        ya = yl + (xs_l - x0) / (x1 - x0) * (yr - yl)
+        yb = yl + (xs_r - x0) / (x1 - x0) * (yr - yl)
+        pen.line(_seg((xs_l, ya), (xs_r, yb), 2), string, 1.0)
+        bx = 0.3 * L + 0.42 * L * f + rng.uniform(-0.01, 0.01) * L
+        by = ya + (bx - xs_l) / (xs_r - xs_l) * (yb - ya)
+        s = 0.011 * L
+        pen.poly(np.array([[bx - s, by + 0.4 * s], [bx + s, by + 0.4 * s],
+                           [bx, by - 0.8 * s]]), bridge, _shade(bridge, 0.6))
+    return pen.sprite()
+
+
+_PIPA_PROFILE = (
+    (0.0, 0.12), (0.12, 0.22), (0.3, 0.45), (0.5, 0.72), (0.7, 0.92), (0.85, 1.0),
+    (0.95, 0.92), (1.0, 0.7),
+)
+
+
+def _draw_pipa(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Pipa, upright: pear-shaped body, frets down the neck, short bent-back pegbox."""
+    L = float(size)
+    a = 0.2 * L * _j(rng, 0.08)
+    top, bottom = 0.2 * L, L - 1
+    cx = a + 0.05 * L
+    pen = Pen(2 * cx, L)
+    back = _pick(rng, [(120, 45, 25), (90, 35, 22), (150, 70, 35)], 10)
+    face = _jitter(rng, (218, 185, 130), 12)
+    body = _profile(cx, top, bottom, a, _PIPA_PROFILE)
+    pen.poly(body, back)
+    pen.poly(_scaled(body, 0.93, 0.97), face)
+    length = bottom - top
+    deco = _shade(back, 0.8)
+    for side in (-1.0, 1.0):
+        pen.ellipse(cx + side * 0.45 * a, top + 0.5 * length, 0.14 * a, 0.05 * length, deco,
+                    angle=side * 25)
+    bridge_y = top + 0.8 * length
+    pen.poly(_rect(cx - 0.45 * a, bridge_y - 0.012 * L, cx + 0.45 * a, bridge_y + 0.012 * L),
+             _shade(back, 0.7))
+    neck = _shade(back, 1.1)
+    pen.poly(_quad(cx, 0.1 * L, top + 0.05 * length, 0.06 * L, 0.08 * L), neck)
+    fret = _jitter(rng, (235, 220, 185), 8)
+    for k, y in enumerate(np.linspace(0.13 * L, top + 0.42 * length, 13)):
+        half = (0.03 + 0.008 * k / 12) * L if y < top else 0.2 * a + 0.05 * a * k / 12
+        h = 0.012 * L * (1.0 if y < top else 0.6)
+        pen.poly(_rect(cx - half, y - h / 2, cx + half, y + h / 2), fret, _shade(fret, 0.6))
+    for s in np.linspace(-0.016, 0.016, 4) * L:
+        pen.line(_seg((cx + s, 0.1 * L), (cx + 2.2 * s, bridge_y), 2), (240, 235, 220), 1.0)
+    head = np.array([[cx - 0.03 * L, 0.1 * L], [cx + 0.03 * L, 0.1 * L],
+                     [cx + 0.015 * L, 0.02 * L], [cx - 0.01 * L, 2], [cx - 0.04 * L, 0.03 * L]])
+    pen.poly(head, _shade(back, 0.9), _shade(back, 0.5))
+    pen.circle(cx - 0.02 * L, 0.02 * L, 0.015 * L, _shade(back, 1.3))
+    for k, y in enumerate(np.linspace(0.035 * L, 0.085 * L, 4)):
+        side = -1.0 if k % 2 == 0 else 1.0
+        pen.poly(_rect(cx + min(0.0, side) * 0.075 * L, y - 0.007 * L,
+                       cx + max(0.0, side) * 0.075 * L, y + 0.007 * L), _shade(back, 0.75))
+        pen.ellipse(cx + side * 0.075 * L, y, 0.012 * L, 0.011 * L, _shade(back, 0.6))
+    return pen.sprite()
+
+
 # ----------------------------------------------------------------------------- public API
 
 _DRAWERS: dict[str, Callable[[np.random.Generator, int], np.ndarray]] = {
@@ -980,7 +1655,11 @@ _DRAWERS: dict[str, Callable[[np.random.Generator, int], np.ndarray]] = {
     "Harp": _draw_harp, "Harmonica": _draw_harmonica, "Oboe": _draw_oboe, "Piano": _draw_piano,
     "Saxophone": _draw_saxophone, "Trombone": _draw_trombone, "Trumpet": _draw_trumpet,
     "Violin": _draw_violin, "Flute": _draw_flute, "Accordion": _draw_accordion,
-    "Horn": _draw_horn,
+    "Horn": _draw_horn, "Clarinet": _draw_clarinet, "Bassoon": _draw_bassoon,
+    "Viola": _draw_viola, "Double bass": _draw_double_bass, "Tuba": _draw_tuba,
+    "Xylophone": _draw_xylophone, "Electric bass": _draw_electric_bass,
+    "Ukulele": _draw_ukulele, "Bagpipes": _draw_bagpipes, "Congas": _draw_congas,
+    "Erhu": _draw_erhu, "Guzheng": _draw_guzheng, "Pipa": _draw_pipa,
 }
 
 

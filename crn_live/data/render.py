@@ -3,6 +3,11 @@
 Each part is rendered on its own (its stem) by a synthesizer whose own reverb and chorus are off,
 so stems are dry and sum exactly to the mixture; the room is added afterwards
 (:mod:`crn_live.data.mixing`). Samples are pulled as 32-bit float straight from FluidSynth.
+
+Notes with a pitch-bend curve (:attr:`crn_live.data.music.Note.bend`, used by the ``glide``
+style) are sent as pitch-bend events, after setting the channel's pitch-bend range (RPN 0) to
+:data:`crn_live.data.music.BEND_RANGE` semitones; a part without curves gets exactly the
+note-on / note-off events it always got.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crn_live.data.music import Note
+from crn_live.data.music import BEND_RANGE, Note
 from crn_live.errors import UserError
 
 FLUIDR3_PATHS = (
@@ -23,6 +28,42 @@ FLUIDR3_PATHS = (
 )
 PERCUSSION_CHANNEL = 9
 BLOCK = 4096
+# Event kinds, in the order they are sent at the same sample: releases, bends, onsets (so that
+# a note starts at the bend its curve begins with).
+NOTE_OFF, BEND, NOTE_ON = 0, 1, 2
+
+
+def bend_value(semitones: float, bend_range: int = BEND_RANGE) -> int:
+    """A bend in semitones as pyfluidsynth's ``pitch_bend`` value: an offset from the centre,
+    -8192..8191 (pyfluidsynth 1.4 adds 8192 itself and clamps to FluidSynth's 0..16383)."""
+    return int(np.clip(round(semitones / bend_range * 8192), -8192, 8191))
+
+
+def set_bend_range(synth, channel: int, semitones: int) -> None:
+    """Pitch-bend sensitivity through RPN 0 (data entry MSB = semitones), then RPN null."""
+    for control, value in ((101, 0), (100, 0), (6, semitones), (38, 0), (101, 127), (100, 127)):
+        synth.cc(channel, control, value)
+
+
+def note_events(notes: tuple[Note, ...], rate: int) -> list[tuple[int, int, int, int]]:
+    """Sorted ``(sample, kind, key, value)`` events of a part: note-on / note-off with pitch and
+    velocity, and, when any note has a bend curve, bends (key: a sequence number, value: the
+    pyfluidsynth bend); a note without a curve in such a part starts unbent."""
+    events = []
+    bent = any(n.bend for n in notes)
+    order = 0
+    for n in notes:
+        start, end = int(round(n.start * rate)), int(round(n.end * rate))
+        events.append((start, NOTE_ON, n.pitch, n.velocity))
+        events.append((end, NOTE_OFF, n.pitch, 0))
+        if bent:
+            curve = n.bend or ((n.start, 0.0),)
+            for k, (when, semitones) in enumerate(curve):
+                sample = start if k == 0 else int(round(when * rate))
+                events.append((sample, BEND, order, bend_value(semitones)))
+                order += 1
+    events.sort()
+    return events
 
 
 class SoundFontError(UserError):
@@ -110,19 +151,19 @@ class FluidRenderer:
         try:
             channel = PERCUSSION_CHANNEL if is_drum else 0
             synth.program_select(channel, sfid, 128 if is_drum else 0, 0 if is_drum else program)
-            events = []
-            for n in notes:
-                events.append((int(round(n.start * self.sample_rate)), 1, n.pitch, n.velocity))
-                events.append((int(round(n.end * self.sample_rate)), 0, n.pitch, 0))
-            events.sort()
+            events = note_events(notes, self.sample_rate)
+            if any(kind == BEND for _, kind, _, _ in events):
+                set_bend_range(synth, channel, BEND_RANGE)
             out = np.zeros(n_samples, np.float32)
             cursor = 0
-            for when, is_on, pitch, velocity in events:
+            for when, kind, key, value in events:
                 cursor = self._pull(synth, out, cursor, min(when, n_samples))
-                if is_on:
-                    synth.noteon(channel, pitch, velocity)
+                if kind == NOTE_ON:
+                    synth.noteon(channel, key, value)
+                elif kind == NOTE_OFF:
+                    synth.noteoff(channel, key)
                 else:
-                    synth.noteoff(channel, pitch)
+                    synth.pitch_bend(channel, value)
             self._pull(synth, out, cursor, n_samples)
         finally:
             synth.delete()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crn_live.data import music
 from crn_live.data.music import Note, Piece
 from crn_live.errors import UserError
 from crn_live.instruments import Instrument
@@ -141,8 +142,23 @@ def score_segment(rng: np.random.Generator, score: ParsedScore, instruments: lis
     """A ``seconds`` long excerpt of ``score`` with one part per (pitched) instrument.
 
     Parts are paired with instruments by register (lowest part to the lowest instrument) and
-    transposed by octaves to fit. Pieces shorter than the clip repeat.
+    transposed by octaves to fit. Pieces shorter than the clip repeat. Instruments with a style
+    play it: Erhu glides, Pipa tremolos, Guzheng sweeps (in the excerpt's pentatonic), Ukulele
+    strums its chords, Bagpipes drone under the chanter (on the excerpt's tonic). Drum classes
+    among ``instruments`` get a part of their own at the score's tempo (Congas their tumbao).
     """
+    drums = [k for k, inst in enumerate(instruments) if inst.is_drum]
+    if drums:
+        pitched = [inst for inst in instruments if not inst.is_drum]
+        inner = score_segment(rng, score, pitched, seconds) if pitched else None
+        qpm = inner.tempo_bpm if inner else (score.qpm or float(rng.uniform(66, 104)))
+        parts_iter = iter(inner.parts if inner else ())
+        parts = tuple(music.drum_part(rng, qpm, score.beats_per_bar, seconds, inst)
+                      if inst.is_drum else next(parts_iter) for inst in instruments)
+        roles = tuple("drums" if inst.is_drum else "score" for inst in instruments)
+        return Piece(parts, roles, round(qpm, 2), score.beats_per_bar,
+                     title=Path(score.ref.key).stem, source=score.ref.key,
+                     composer=score.ref.composer)
     if len(score.parts) < len(instruments):
         raise ScoreError(f"{score.ref.path} has {len(score.parts)} parts, "
                          f"{len(instruments)} needed")
@@ -161,17 +177,64 @@ def score_segment(rng: np.random.Generator, score: ParsedScore, instruments: lis
     medians = [float(np.median(score.parts[k][:, 2])) for k in chosen]
     by_pitch = [chosen[k] for k in np.argsort(medians)]
     by_register = sorted(range(len(instruments)), key=lambda k: instruments[k].centre)
+    excerpts = {k: _excerpt(score.parts[k], best_start, span_ql, length) for k in chosen}
+    tonic, scale = _key_of(list(excerpts.values()))
     parts: list[tuple[Note, ...]] = [()] * len(instruments)
     for part_index, inst_index in zip(by_pitch, by_register):
-        notes = _excerpt(score.parts[part_index], best_start, span_ql, length)
-        fitted = _fit_register(notes, instruments[inst_index]) if len(notes) else notes
-        parts[inst_index] = tuple(
+        inst = instruments[inst_index]
+        notes = excerpts[part_index]
+        drone = music.drone_pitches(inst, tonic) if inst.style == "drone" else ()
+        # a chanter plays above its drone (a shared key would stop the drone at each release)
+        register = dataclasses.replace(inst, low=max(drone) + 1) if drone else inst
+        fitted = _fit_register(notes, register) if len(notes) else notes
+        part = tuple(
             Note(round(on * 60 / qpm, 5), round(min((on + d) * 60 / qpm, seconds), 5), int(p),
                  int(np.clip(v + rng.normal(0, 5), 25, 127)))
             for on, d, p, v in fitted)
+        parts[inst_index] = _styled(rng, inst, part, tonic, scale, drone, seconds)
     return Piece(tuple(parts), tuple("score" for _ in instruments), round(qpm, 2),
                  score.beats_per_bar, title=Path(score.ref.key).stem, source=score.ref.key,
                  composer=score.ref.composer)
+
+
+def _key_of(parts: list[np.ndarray]) -> tuple[int, tuple[int, ...]]:
+    """The excerpt's likely key: the major or minor scale (any tonic) covering the most
+    note time, the tonic being the most sounded of its candidates (a rough Krumhansl-free guess,
+    enough to pick a drone and a pentatonic)."""
+    weight = np.zeros(12)
+    for notes in parts:
+        for _, d, p, _ in notes:
+            weight[int(p) % 12] += d
+    best = (-1.0, 0, music.MAJOR)
+    for scale in (music.MAJOR, music.MINOR):
+        for tonic in range(12):
+            cover = sum(weight[(tonic + s) % 12] for s in scale) + 0.5 * weight[tonic] + (
+                0.25 * weight[(tonic + 7) % 12])
+            if cover > best[0] + 1e-9:
+                best = (cover, tonic, scale)
+    return best[1], best[2]
+
+
+def _styled(rng: np.random.Generator, inst: Instrument, part: tuple[Note, ...], tonic: int,
+            scale: tuple[int, ...], drone: tuple[int, ...], seconds: float) -> tuple[Note, ...]:
+    """A score part in the instrument's style (see :func:`score_segment`)."""
+    if not part:
+        return part
+    if inst.style == "drone":
+        velocity = int(np.clip(np.median([n.velocity for n in part]) - 12, 30, 100))
+        part = tuple(sorted(part + tuple(Note(0.0, round(seconds, 5), p, velocity) for p in drone),
+                            key=lambda n: (n.start, n.pitch)))
+    elif inst.style == "strum":  # the notes of a chord a few ms apart, low string first
+        spread = float(rng.uniform(0.008, 0.016))
+        by_start: dict[float, list[Note]] = {}
+        for n in part:
+            by_start.setdefault(n.start, []).append(n)
+        part = tuple(sorted((dataclasses.replace(
+            n, start=round(min(n.start + k * spread, n.end - 0.03), 5)) if k else n
+            for chord in by_start.values()
+            for k, n in enumerate(sorted(chord, key=lambda n: n.pitch))),
+            key=lambda n: (n.start, n.pitch)))
+    return music.stylise(rng, inst, part, tonic, scale, seconds)
 
 
 def _excerpt(notes: np.ndarray, start: float, span: float, length: float) -> np.ndarray:

@@ -203,7 +203,7 @@ def _with_drums(rng: np.random.Generator, piece: music.Piece, instruments: list[
     parts, roles = [], []
     for inst in instruments:
         if inst.is_drum:
-            parts.append(music.drum_part(rng, piece.tempo_bpm, piece.beats_per_bar, seconds))
+            parts.append(music.drum_part(rng, piece.tempo_bpm, piece.beats_per_bar, seconds, inst))
             roles.append("drums")
         else:
             parts.append(next(pitched_parts))

@@ -16,7 +16,7 @@ def _synth(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("args, message", [
     (["--soundfont", "/nope/missing.sf2"], "soundfont /nope/missing.sf2 not found"),
-    (["--classes", "Violin,Kazoo"], "unknown instrument class 'Kazoo'"),
+    (["--classes", "Violin,Kazoo"], "unknown instrument 'Kazoo'"),
     (["--scores", "SCORES"], "cannot read score"),
 ])
 @pytest.mark.slow

@@ -6,7 +6,8 @@ import pytest
 
 from crn_live.data.clips import ClipError
 from crn_live.data.mixtures import MixtureSampler, MixtureSpec
-from crn_live.data.music_layout import read_music_index
+from crn_live.data.music_layout import MUSIC_SYNONYMS, read_music_index
+from crn_live.instruments import CLASSES
 from tests.helpers import write_music_video
 
 
@@ -14,7 +15,7 @@ from tests.helpers import write_music_video
 def music_root(tmp_path):
     lines = [write_music_video(tmp_path, "violin", "aaa", freq=440.0),
              write_music_video(tmp_path, "acoustic_guitar", "bbb", freq=196.0, detections=False),
-             write_music_video(tmp_path, "erhu", "ccc", freq=600.0)]
+             write_music_video(tmp_path, "kazoo", "ccc", freq=600.0)]
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
     return tmp_path
 
@@ -22,7 +23,7 @@ def music_root(tmp_path):
 def test_index_maps_classes_and_skips_unknown(music_root):
     videos, skipped = read_music_index(music_root, "train")
     assert [v.slots[0].class_name for v in videos] == ["Violin", "Guitar"]
-    assert skipped == {"erhu": 1}
+    assert skipped == {"kazoo": 1}
     violin, guitar = videos
     assert violin.mix(11025).shape == (33075,)
     # detections: best box per frame, carried over frames without one
@@ -45,3 +46,17 @@ def test_music_videos_feed_mix_and_separate(music_root):
 def test_missing_index_is_one_clear_error(tmp_path):
     with pytest.raises(ClipError, match="train.csv"):
         read_music_index(tmp_path, "train")
+
+
+MUSIC21 = ("accordion", "acoustic_guitar", "bagpipe", "banjo", "bassoon", "cello", "clarinet",
+           "congas", "drum", "electric_bass", "erhu", "flute", "guzheng", "piano", "pipa",
+           "saxophone", "trumpet", "tuba", "ukulele", "violin", "xylophone")
+
+
+def test_every_music21_category_has_a_class():
+    assert len(MUSIC21) == 21
+    for category in MUSIC21:
+        assert MUSIC_SYNONYMS[category] in CLASSES, category
+    assert len({MUSIC_SYNONYMS[c] for c in MUSIC21}) == 21  # no two categories merged
+    for urmp in ("horn", "trombone", "viola", "double_bass", "oboe"):
+        assert MUSIC_SYNONYMS[urmp] in CLASSES

@@ -10,7 +10,7 @@ import pytest
 
 from crn_live.config import SynthConfig
 from crn_live.data.drawing import CLASSES
-from crn_live.data.scene import SceneRenderer, SlotVisual
+from crn_live.data.scene import _STYLES, SceneRenderer, SlotVisual
 from tests.helpers import video_frames
 
 SHORT = SynthConfig(seconds=2.0)
@@ -109,3 +109,32 @@ def test_onsets_cause_motion(class_name: str) -> None:
         after_onset = spread(25, 30)  # 1.0 s .. 1.2 s
         quiet = spread(45, 70)  # 1.8 s .. 2.8 s, no onsets
         assert after_onset > quiet + 1.0, (seed, after_onset, quiet)
+
+
+NEW_CLASSES = ("Clarinet", "Bassoon", "Viola", "Double bass", "Tuba", "Xylophone",
+               "Electric bass", "Ukulele", "Bagpipes", "Congas", "Erhu", "Guzheng", "Pipa")
+
+
+def test_every_class_has_a_style() -> None:
+    assert set(_STYLES) == set(CLASSES)
+
+
+def test_look_alikes_are_sized_apart() -> None:
+    assert _STYLES["Viola"].extent[0] > _STYLES["Violin"].extent[0]
+    assert _STYLES["Double bass"].extent[0] > _STYLES["Cello"].extent[1]
+    assert _STYLES["Ukulele"].extent[1] < _STYLES["Guitar"].extent[0]
+
+
+@pytest.mark.parametrize("class_name", NEW_CLASSES)
+def test_scene_with_each_new_class_renders(class_name: str) -> None:
+    config = SynthConfig(seconds=0.4)
+    names = [class_name, "Violin"]
+    renderer = SceneRenderer(_slots(names, 3, 0.4), config, 7)
+    image, masks = renderer.frame(4, return_masks=True)
+    boxes = renderer.boxes(4)
+    assert image.shape == (config.height, config.width, 3) and boxes.shape == (2, 4)
+    x0, y0, x1, y1 = boxes[0].astype(int)
+    assert 0 <= x0 < x1 <= config.width and 0 <= y0 < y1 <= config.height
+    assert masks[0].sum() > 100
+    assert not (masks[0][0].any() or masks[0][-1].any() or masks[0][:, 0].any()
+                or masks[0][:, -1].any())

@@ -99,7 +99,7 @@ def test_objects_file_in_both_forms(tmp_path: Path) -> None:
     ({"things": []}, "with at least one object"),
     ([{"box": [0, 0, 1, 1]}], "object 0 needs \"class\" and \"box\""),
     ([{"class": "Violin"}], "object 0 needs \"class\" and \"box\""),
-    ([{"class": "Kazoo", "box": [0, 0, 1, 1]}], "object 0: unknown instrument class 'Kazoo'"),
+    ([{"class": "Kazoo", "box": [0, 0, 1, 1]}], "object 0: unknown instrument 'Kazoo'"),
     ([{"class": "Violin", "box": [0, 0, "a", 1]}], "object 0:"),
     ([{"class": "Violin", "box": [0, 0, 10]}], "is not [x0, y0, x1, y1] inside the 64x48"),
     ([{"class": "Violin", "box": [10, 0, 5, 10]}], "is not [x0, y0, x1, y1] inside the 64x48"),
