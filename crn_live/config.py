@@ -154,7 +154,7 @@ class ModelConfig:
     crop_size: int = 96
     visual_width: int = 16
     classifier_width: int = 16
-    n_classes: int = 15
+    n_classes: int = len(CLASSES)
     context_frames: int = 64
     chunk_frames: int = 2
     lookahead_frames: int = 0

@@ -14,9 +14,14 @@ Two ways to compute the masks of a whole recording:
 * ``streaming``: :meth:`~crn_live.models.ChunkedCausalCRN.run_offline`, the very windows a live
   engine builds chunk by chunk from silence; no frame sees the future.
 
+Each instrument is named by its class and, where a picture exists, described by its appearance
+(:mod:`crn_live.models.condition`): :meth:`Separator.describe` fuses the two, and leaves a
+picture out when the model's class head does not recognise the named class in it (a real photo
+to a model trained on drawings), so a picture can only help.
+
 No files, Qt or devices here: callers bring arrays. :func:`separate` is the whole API in one
-call (a mixture and a picture of each instrument in, stems out); :class:`Separator` keeps a
-loaded model for many calls.
+call (a mixture and each instrument's class, with or without pictures, in; stems out);
+:class:`Separator` keeps a loaded model for many calls.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from crn_live.dsp.masking import log_magnitude_bins, padded_stft
 from crn_live.dsp.stft import istft_np, stft_np
 from crn_live.dsp.warp import unwarp_matrix
 from crn_live.models import ChunkedCausalCRN, load_checkpoint, log_magnitude
+from crn_live.instruments import class_id
+from crn_live.models.condition import Condition, Conditioner, Conditioning
 from crn_live.models.crn import CRN
 from crn_live.models.visual import VisualEncoder
 
@@ -54,13 +61,15 @@ class Separation:
 
 
 class Separator:
-    """A trained visual encoder + CRN, ready to separate arrays."""
+    """A trained visual encoder + conditioning + CRN, ready to separate arrays."""
 
-    def __init__(self, visual: VisualEncoder, crn: CRN, config: ModelConfig,
-                 device: str = "cpu", meta: dict | None = None) -> None:
+    def __init__(self, visual: VisualEncoder, condition: Conditioning, crn: CRN,
+                 config: ModelConfig, device: str = "cpu", meta: dict | None = None) -> None:
         self.config = config
         self.device = torch.device(device)
         self.visual = visual.to(self.device).eval()
+        self.condition = condition.eval()
+        self.conditioner = Conditioner.from_module(condition)
         self.crn = crn.to(self.device).eval()
         self.causal = ChunkedCausalCRN.from_crn(self.crn)
         self.meta = dict(meta or {})
@@ -73,10 +82,11 @@ class Separator:
         path = BUNDLED_MODEL if path is None else Path(path)
         checkpoint = load_checkpoint(path)
         model = checkpoint.model
-        if not hasattr(model, "visual") or not hasattr(model, "crn"):
+        if not all(hasattr(model, part) for part in ("visual", "condition", "crn")):
             raise CheckpointError(f"{path} holds a {checkpoint.kind}, not a separator: use a "
                                   f"checkpoint written by crn-train (model.pt)")
-        return cls(model.visual, model.crn, checkpoint.config, device, checkpoint.meta)
+        return cls(model.visual, model.condition, model.crn, checkpoint.config, device,
+                   checkpoint.meta)
 
     def with_chunk(self, chunk_frames: int) -> "Separator":
         """The same networks emitting ``chunk_frames`` frames per step (1: a step every hop, a
@@ -84,7 +94,8 @@ class Separator:
         import dataclasses
 
         config = dataclasses.replace(self.config, chunk_frames=chunk_frames)
-        other = Separator(self.visual, self.crn, config, str(self.device), self.meta)
+        other = Separator(self.visual, self.condition, self.crn, config, str(self.device),
+                          self.meta)
         other.causal = ChunkedCausalCRN(config, self.crn)
         return other
 
@@ -96,15 +107,29 @@ class Separator:
     # ------------------------------------------------------------------ inputs
 
     @torch.no_grad()
-    def embed(self, crops: np.ndarray) -> np.ndarray:
-        """One object's embedding ``(embed_dim,)``: the mean over its crops ``(n, S, S, 3)``
-        uint8 RGB (several moments of a clip give a steadier embedding than one frame)."""
+    def appearance(self, crops: np.ndarray) -> np.ndarray:
+        """One player's appearance embedding ``(embed_dim,)``: the mean over its crops
+        ``(n, S, S, 3)`` uint8 RGB (several moments of a clip are steadier than one frame)."""
+        crops = np.asarray(crops)
         if crops.ndim != 4 or crops.shape[1:] != (self.config.crop_size,) * 2 + (3,):
             raise ValueError(f"crops must be (n, {self.config.crop_size}, "
                              f"{self.config.crop_size}, 3), got {crops.shape}")
         images = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
         images = images.permute(0, 3, 1, 2).float() / 255.0
         return self.visual(images).mean(dim=0).cpu().numpy()
+
+    def describe(self, instrument: str, crops: np.ndarray | None = None,
+                 guard: bool = True) -> Condition:
+        """The condition of one instrument: its class (a name of the vocabulary or a synonym;
+        ``ValueError`` for an unknown one) and, when ``crops`` are given and the guard trusts
+        them (``guard=False`` forces them in), its appearance."""
+        cls = class_id(instrument)
+        appearance = None if crops is None else self.appearance(crops)
+        return self.conditioner.condition(cls, appearance, guard)
+
+    def embed(self, instrument: str, crops: np.ndarray | None = None) -> np.ndarray:
+        """``(embed_dim,)``: :meth:`describe`'s embedding."""
+        return self.describe(instrument, crops).embedding
 
     def spectrogram(self, mix: np.ndarray) -> np.ndarray:
         """Warped magnitude ``(log_bins, frames)`` float32 of ``mix (samples,)`` at the model rate,
@@ -198,7 +223,8 @@ class Separator:
         return self.apply(mix, rate, masks)
 
 
-def separate(mix: np.ndarray, rate: int, instruments: Sequence[np.ndarray],
+def separate(mix: np.ndarray, rate: int,
+             instruments: Sequence[str | tuple[str, np.ndarray | None]],
              model: str | Path | None = None, mode: str = "offline",
              device: str = "cpu") -> Separation:
     """Separate ``mix (samples,)`` at ``rate`` into one stem per instrument plus the residual.
@@ -206,8 +232,10 @@ def separate(mix: np.ndarray, rate: int, instruments: Sequence[np.ndarray],
     Args:
         mix: mono float mixture at any sample rate (the output keeps the full band).
         rate: its sample rate in Hz.
-        instruments: per instrument, crops of its player ``(n, S, S, 3)`` uint8 RGB with ``S``
-            the model's ``config.crop_size``; their embeddings are averaged over ``n``.
+        instruments: per instrument, its class name (``"violin"``; synonyms accepted), or a
+            ``(name, crops)`` pair with crops of its player ``(n, S, S, 3)`` uint8 RGB, ``S``
+            the model's ``config.crop_size`` (their appearance is averaged over ``n`` and used
+            where the model recognises the class in it).
         model: a separator checkpoint from ``crn-train`` (default: the bundled small model).
         mode: ``offline`` (windows that see past and future) or ``streaming`` (causal, as live).
         device: torch device.
@@ -218,18 +246,23 @@ def separate(mix: np.ndarray, rate: int, instruments: Sequence[np.ndarray],
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not len(instruments):
-        raise ValueError("no instrument to separate: give at least one picture")
+        raise ValueError("no instrument to separate: name at least one")
     separator = Separator.load(model, device)
-    embeddings = np.stack([separator.embed(np.asarray(crops)) for crops in instruments])
+    embeddings = np.stack([separator.embed(*((item, None) if isinstance(item, str) else item))
+                           for item in instruments])
     return separator.separate(np.asarray(mix, np.float32), rate, embeddings, mode)
 
 
-def clip_embeddings(separator: Separator, clip) -> np.ndarray:
-    """``(slots, embed_dim)``: each slot of a :class:`~crn_live.data.clips.Clip`'s mean embedding
-    over crops two per second."""
+def clip_embeddings(separator: Separator, clip, picture: bool = True,
+                    guard: bool = True) -> np.ndarray:
+    """``(slots, embed_dim)``: each slot of a :class:`~crn_live.data.clips.Clip` conditioned on
+    its class and (``picture``) its mean appearance over crops two per second."""
+    if not picture:
+        return np.stack([separator.embed(slot.class_name) for slot in clip.slots])
     crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps),
                        separator.config.crop_size)
-    return np.stack([separator.embed(crops[:, k]) for k in range(len(clip.slots))])
+    return np.stack([separator.describe(slot.class_name, crops[:, k], guard).embedding
+                     for k, slot in enumerate(clip.slots)])
 
 
 def frame_centres(stft: StftConfig, frames: int) -> np.ndarray:

@@ -50,14 +50,15 @@ def separator() -> Separator:
     """A :class:`Separator` of the tiny model, untrained but with unit-gain weights."""
     config = tiny_config()
     system = lively(CRNSystem(config))
-    return Separator(system.visual, system.crn, config)
+    return Separator(system.visual, system.condition, system.crn, config)
 
 
 @pytest.fixture(scope="module")
 def checkpoint(separator: Separator, tmp_path_factory) -> Path:
     """:func:`separator` saved as a separator checkpoint (what ``--model`` takes)."""
     model = SeparatorModel(separator.config)
-    model.visual, model.crn = separator.visual, separator.crn
+    model.visual, model.condition, model.crn = (separator.visual, separator.condition,
+                                                separator.crn)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     save_checkpoint(path, model, separator.config)
     return path

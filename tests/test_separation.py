@@ -103,15 +103,45 @@ def test_separate_in_one_call_is_the_separator_on_the_averaged_embeddings(separa
     size = separator.config.crop_size
     rng = np.random.default_rng(10)
     pictures = [rng.integers(0, 256, (n, size, size, 3), np.uint8) for n in (1, 3)]
-    result = separate(mix, 22050, pictures, model=checkpoint, mode="streaming")
-    embeddings = np.stack([separator.embed(crops) for crops in pictures])
+    instruments = [("violin", pictures[0]), ("Contrabass", pictures[1]), "flute"]
+    result = separate(mix, 22050, instruments, model=checkpoint, mode="streaming")
+    embeddings = np.stack([separator.embed("Violin", pictures[0]),
+                           separator.embed("Double bass", pictures[1]), separator.embed("Flute")])
     direct = separator.separate(mix, 22050, embeddings, "streaming")
-    assert result.sources.shape == (2, len(mix)) and result.sample_rate == 22050
+    assert result.sources.shape == (3, len(mix)) and result.sample_rate == 22050
     np.testing.assert_allclose(result.sources, direct.sources, atol=1e-6)
     assert np.allclose(result.sources.sum(0) + result.residual, mix, atol=1e-6)
     with pytest.raises(ValueError, match="mode must be one of"):
-        separate(mix, 22050, pictures, model=checkpoint, mode="live")
+        separate(mix, 22050, instruments, model=checkpoint, mode="live")
     with pytest.raises(ValueError, match="no instrument"):
         separate(mix, 22050, [], model=checkpoint)
+    with pytest.raises(ValueError, match="did you mean Violin"):
+        separate(mix, 22050, ["violn"], model=checkpoint)
     with pytest.raises(ValueError, match="crops must be"):
-        separator.embed(np.zeros((1, size + 1, size, 3), np.uint8))
+        separator.embed("Violin", np.zeros((1, size + 1, size, 3), np.uint8))
+
+
+def test_two_players_of_one_class_are_told_apart_by_their_pictures(separator) -> None:
+    mix = _noise(1.0, separator.rate, seed=12)
+    size = separator.config.crop_size
+    rng = np.random.default_rng(13)
+    light = np.full((2, size, size, 3), 230, np.uint8)
+    dark = rng.integers(0, 60, (2, size, size, 3), np.uint8)
+    first = separator.describe("Violin", light, guard=False)
+    second = separator.describe("violin", dark, guard=False)
+    assert first.used_appearance and second.used_appearance
+    masks = separator.masks(separator.spectrogram(mix),
+                            np.stack([first.embedding, second.embedding]), "streaming")
+    assert np.abs(masks[0] - masks[1]).mean() > 1e-3  # same class, different outputs
+    alone = separator.describe("Violin")  # by name: both would be the same instrument
+    assert not alone.used_appearance and alone.reason == "no picture"
+    np.testing.assert_array_equal(alone.embedding, separator.describe("fiddle").embedding)
+
+
+def test_the_guard_keeps_an_unrecognised_picture_out(separator) -> None:
+    size = separator.config.crop_size
+    photo = np.random.default_rng(14).integers(0, 256, (3, size, size, 3), np.uint8)
+    guarded = separator.describe("Flute", photo)
+    assert not guarded.used_appearance and guarded.reason  # the tiny model recognises nothing
+    np.testing.assert_array_equal(guarded.embedding, separator.embed("Flute"))
+    assert separator.describe("Flute", photo, guard=False).used_appearance

@@ -12,6 +12,10 @@ view by its one-line message and a "Play the demo scene" button. Picking a devic
 :class:`~ui.bridge.SessionBridge` copies frames into the widgets; the strips' Solo / Mute / gain
 go straight to ``session.mixer``.
 
+The toolbar's "Add instrument" control (:class:`~ui.instrument_picker.InstrumentPicker`) names an
+instrument to separate without a box (``session.add_instrument``): its strip works like any
+other, and carries a remove button; an unknown name is a status-bar line with the close matches.
+
 Keys: Space start / stop, 1..9 solo strip n, Shift+1..9 mute strip n, R record.
 
 What outlives the window (the device choices, each strip's gain by instrument name, the folder
@@ -34,9 +38,10 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QPushButton, QS
                                QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
 from crn_live.errors import UserError
-from crn_live.stream.protocol import SessionProtocol
+from crn_live.stream.protocol import SessionProtocol, is_named
 from .bridge import SessionBridge
 from .device_bar import DeviceBar
+from .instrument_picker import InstrumentPicker
 from .settings import AppSettings
 from .strip import StripPanel
 from .video_view import VideoView
@@ -213,6 +218,7 @@ class MainWindow(QMainWindow):
         self.strips.muteToggled.connect(self._mute)
         self.strips.gainChanged.connect(self._gain)
         self.strips.stripAdded.connect(self._strip_added)
+        self.strips.removeRequested.connect(self.remove_instrument)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.strips)
@@ -255,6 +261,10 @@ class MainWindow(QMainWindow):
         self.demo_action.triggered.connect(self.play_demo)
         for action in (self.start_action, self.record_action, self.demo_action):
             bar.addAction(action)
+        bar.addSeparator()
+        self.instrument_picker = InstrumentPicker()
+        self.instrument_picker.instrumentRequested.connect(self.add_instrument)
+        bar.addWidget(self.instrument_picker)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -469,7 +479,9 @@ class MainWindow(QMainWindow):
             self.settings.save_gain(key, strip.label, gain)
 
     def _strip_added(self, strip) -> None:
-        """A new strip: give it its saved gain (which also sets the mixer)."""
+        """A new strip: give it its saved gain (which also sets the mixer); a named
+        instrument's strip can be removed."""
+        strip.set_removable(is_named(strip.key))
         if strip.has_controls:
             gain = self.settings.gain(strip.key, strip.label)
             if gain != 1.0:
@@ -507,6 +519,48 @@ class MainWindow(QMainWindow):
         removed = bool(self.session.remove_track(track_id))
         if removed:
             self.statusBar().showMessage(f"removed track #{track_id}", 3000)
+        return removed
+
+    # --- instruments named without a box --------------------------------------------------------
+    def add_instrument(self, name: str) -> int | None:
+        """Separate an instrument by ``name`` (a class or a synonym, any case): its strip's id,
+        or None with a status-bar line (unknown name, too many, no session). It is kept when the
+        session restarts (another device picked)."""
+        from crn_live.instruments import lookup
+
+        if self.session is None:
+            self.statusBar().showMessage("no session is open: start one before adding an "
+                                         "instrument", 5000)
+            return None
+        try:
+            class_name = lookup(name).name
+            named_id = self.session.add_instrument(class_name)
+        except (UserError, ValueError) as exc:
+            self.statusBar().showMessage(f"could not add the instrument: {exc}", 8000)
+            return None
+        self.options = dataclasses.replace(
+            self.options, instruments=tuple(self.options.instruments) + (class_name,))
+        self.statusBar().showMessage(
+            f"added {class_name} by name: its strip appears with the next sound", 4000)
+        return named_id
+
+    def remove_instrument(self, key: int) -> bool:
+        """A named instrument's remove button: forget it (its strip goes with the session's
+        next frame, or at once while the session is stopped)."""
+        if self.session is None:
+            return False
+        strip = self.strips.strip(key)
+        removed = bool(self.session.remove_track(key))
+        if removed and strip is not None:
+            names = list(self.options.instruments)
+            if strip.label in names:
+                names.remove(strip.label)
+                self.options = dataclasses.replace(self.options, instruments=tuple(names))
+            if not self.session.running:  # no frame will come to take it away
+                self.strips.sync([(k, s.label) for k, s in zip(self.strips.keys(),
+                                                              self.strips.strips())
+                                  if k != key])
+            self.statusBar().showMessage(f"removed {strip.label}", 3000)
         return removed
 
     # --- recording ------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 A :class:`StripWidget` shows the strip's name beside a swatch of its colour (:mod:`ui.colors`), a
 live scrolling spectrogram (:class:`Spectrogram`: log-frequency rows as the session gives them,
 low frequencies at the bottom, newest column on the right), a level meter (:class:`LevelMeter`),
-Solo and Mute toggles and a gain slider (0 .. 2, 1 = unity). The widgets only *emit* what the
+Solo and Mute toggles and a gain slider (0 .. 2, 1 = unity), and for an instrument added by name
+a remove button (``x``). The widgets only *emit* what the
 user asks for; :class:`StripPanel` holds the strips in display order (mixture, tracks, residual)
 and the main window connects its signals to the session's mixer. Nothing here touches audio.
 """
@@ -232,12 +233,15 @@ class StripWidget(QFrame):
 
     The mixture strip only displays (the mixer has no such key); the others carry Solo, Mute
     and gain controls, whose changes are emitted as ``soloToggled(key, on)``,
-    ``muteToggled(key, on)`` and ``gainChanged(key, gain)``.
+    ``muteToggled(key, on)`` and ``gainChanged(key, gain)``. A removable strip
+    (:meth:`set_removable`: an instrument added by name) also shows a remove button, which
+    emits ``removeRequested(key)``.
     """
 
     soloToggled = Signal(object, bool)
     muteToggled = Signal(object, bool)
     gainChanged = Signal(object, float)
+    removeRequested = Signal(object)
 
     def __init__(self, key, label: str | None = None, parent: QWidget | None = None,
                  history: int = HISTORY_COLUMNS) -> None:
@@ -271,6 +275,12 @@ class StripWidget(QFrame):
         self.gain.setPageStep(GAIN_STEPS // 10)
         self.gain.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.gain.setToolTip("gain (0 .. 2, 1 = unity); double-click the value to reset")
+        self.remove = QPushButton("x")
+        self.remove.setFixedSize(QSize(22, 22))
+        self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.remove.setToolTip("remove this instrument")
+        self.remove.setVisible(False)
+        self.remove.clicked.connect(lambda: self.removeRequested.emit(self.key))
         self.gain_label = ResetLabel("1.00x")
         self.gain_label.setFixedWidth(40)
         self.meter = LevelMeter()
@@ -282,6 +292,7 @@ class StripWidget(QFrame):
         title = QHBoxLayout()
         title.addWidget(self.swatch)
         title.addWidget(self.name, 1)
+        title.addWidget(self.remove)
         controls.addLayout(title)
         buttons = QHBoxLayout()
         buttons.addWidget(self.solo)
@@ -325,6 +336,14 @@ class StripWidget(QFrame):
         # break, not word wrap, which would make the label's height depend on its width
         self.name.setText(f"{prefix}{label}".replace(" (", "\n("))
         self.name.setToolTip(f"{label} (strip key {self.key!r})")
+
+    @property
+    def removable(self) -> bool:
+        return not self.remove.isHidden()
+
+    def set_removable(self, on: bool) -> None:
+        """Show (``on``) or hide the remove button (never on the mixture or the residual)."""
+        self.remove.setVisible(bool(on) and self.key not in (MIX, RESIDUAL))
 
     def set_number(self, number: int | None) -> None:
         """The digit key that solos this strip (None: no key)."""
@@ -387,6 +406,7 @@ class StripPanel(QWidget):
     soloToggled = Signal(object, bool)
     muteToggled = Signal(object, bool)
     gainChanged = Signal(object, float)
+    removeRequested = Signal(object)
     #: ``stripAdded(strip)``: a new strip exists (its signals are already connected).
     stripAdded = Signal(object)
     stripRemoved = Signal(object)
@@ -446,6 +466,7 @@ class StripPanel(QWidget):
                 strip.soloToggled.connect(self.soloToggled)
                 strip.muteToggled.connect(self.muteToggled)
                 strip.gainChanged.connect(self.gainChanged)
+                strip.removeRequested.connect(self.removeRequested)
                 self._strips[key] = strip
                 added.append(strip)
                 changed = True

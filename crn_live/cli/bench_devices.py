@@ -11,6 +11,7 @@ instruments tracked) and its mixture played into the room.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -249,7 +250,8 @@ def bench_soak(minutes: float, scene: bool = True, threads: int | None = None,
         "output_prefill_ms": session.options.output_prefill_ms,
         "mic_to_speaker_ms": delays, **{k: v for k, v in _device_figures(session).items()
                                        if k != "output_prefill_ms"},
-        "backend": stats["backend"], "timeline": timeline}
+        "load_average_max": max(s["load_average"] for s in timeline),
+        "cpus": os.cpu_count(), "backend": stats["backend"], "timeline": timeline}
     _write(result, json_path)
     return result
 
@@ -264,7 +266,9 @@ def _sample(session, t_s: float) -> dict:
             "degradations": stats["degradations"], "level": stats["level"],
             "hop_ms_p99": stats["hop_ms_p99"], "instruments": len(stats["tracks"]),
             "output_buffer_low_ms": None if low is None else
-            round(1000.0 * low / session.rate, 1)}
+            round(1000.0 * low / session.rate, 1),
+            # the machine's 1-minute load: a soak beside other work measures that work too
+            "load_average": round(os.getloadavg()[0], 2)}
 
 
 def _print_sample(sample: dict) -> None:

@@ -55,6 +55,27 @@ def positive_float(text: str) -> float:
     return value
 
 
+def instrument_names(text: str | None, max_objects: int | None = None) -> tuple[str, ...]:
+    """``--instruments`` text -> class names (``"violin, contrabass"`` -> ``("Violin", "Double
+    bass")``, repeats once); one-line :class:`UserError` for an unknown name (with the close
+    matches), an empty list, or more names than ``max_objects``."""
+    from crn_live.instruments import parse_class_list
+
+    if text is None:
+        return ()
+    try:
+        names = parse_class_list(text)
+    except ValueError as error:
+        if "empty" in str(error):
+            raise UserError("--instruments takes class names separated by commas, e.g. "
+                            "--instruments violin,cello") from None
+        raise UserError(f"--instruments: {error}") from None
+    if max_objects is not None and len(names) > max_objects:
+        raise UserError(f"--instruments names {len(names)} instruments but --max-objects is "
+                        f"{max_objects}: name fewer or raise --max-objects (up to 16)")
+    return names
+
+
 def torch_device(text: str) -> str:
     """``--device`` text -> a torch device name (``auto`` picks CUDA when torch sees one)."""
     import torch

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import PLAIN_INTERVAL_S, entry, is_terminal
+from crn_live.cli.common import PLAIN_INTERVAL_S, entry, instrument_names, is_terminal
 from crn_live.errors import UserError
 from crn_live.runtime.base import BACKEND_CHOICES
 
@@ -24,9 +24,12 @@ def parser() -> argparse.ArgumentParser:
         prog="crn-live", description=DESCRIPTION,
         epilog="examples: crn-live --camera 0 --mic default; crn-live --demo; crn-live --demo "
                "--no-gui --duration 20 --record takes/demo; crn-live --camera gig.mp4 --mic "
-               "gig.wav --no-gui --solo Violin. Without a camera or a microphone, try --demo.")
+               "gig.wav --no-gui --solo Violin; crn-live --camera none --mic default "
+               "--instruments violin,cello (separate by name, no camera needed). Without a "
+               "camera or a microphone, try --demo.")
     p.add_argument("--camera", default="0", help="camera index or video file (0); none: no "
-                                                 "video (instruments from --objects only)")
+                                                 "video (instruments from --instruments or "
+                                                 "--objects only)")
     p.add_argument("--mic", default="default",
                    help="microphone: default, a device index or name part, or an audio file")
     p.add_argument("--output", default="default",
@@ -46,6 +49,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--objects", type=Path,
                    help="JSON of manual regions {\"objects\": [{\"class\": ..., \"box\": [x0, "
                         "y0, x1, y1]}]} in frame pixels, kept beside the detected ones")
+    p.add_argument("--instruments", metavar="NAMES",
+                   help="instruments to separate by name, comma-separated (violin,cello; any "
+                        "case, synonyms such as contrabass accepted): no box, no picture "
+                        "needed, kept beside the ones the camera finds")
     p.add_argument("--max-objects", type=int, default=4, help="instruments at once (4)")
     p.add_argument("--detect-fps", type=float, default=5.0, help="detection rounds per s (5)")
     p.add_argument("--no-gui", action="store_true", help="run without a window")
@@ -78,6 +85,23 @@ def _spec(text: str | None):
     return int(text) if text.isdigit() else text
 
 
+def _rule_names(option: str, names: list[str]) -> tuple[str, ...]:
+    """``--solo`` / ``--mute`` names as class names (any case, synonyms) or ``residual``."""
+    from crn_live.instruments import lookup
+    from crn_live.stream.mixer import RESIDUAL
+
+    out = []
+    for name in names:
+        if name.strip().lower() == "residual":
+            out.append(RESIDUAL)
+            continue
+        try:
+            out.append(lookup(name).name)
+        except ValueError as error:
+            raise UserError(f"{option}: {error}") from None
+    return tuple(out)
+
+
 def options_from(args: argparse.Namespace):
     from crn_live.stream.session import SessionOptions
 
@@ -86,11 +110,14 @@ def options_from(args: argparse.Namespace):
     if args.detect_fps <= 0 or (args.duration is not None and args.duration <= 0):
         raise UserError("--detect-fps and --duration must be positive")
     objects = tuple(_objects(args.objects)) if args.objects else ()
+    instruments = instrument_names(args.instruments, args.max_objects)
     common = dict(output=_spec(args.output), backend=args.backend, model=args.model,
                   detector=args.detector, detector_labels=args.detector_labels,
                   max_objects=args.max_objects, detect_fps=args.detect_fps,
                   duration=args.duration, record=args.record, objects=objects,
-                  solo=tuple(args.solo), mute=tuple(args.mute), threads=args.threads,
+                  instruments=instruments,
+                  solo=_rule_names("--solo", args.solo), mute=_rule_names("--mute", args.mute),
+                  threads=args.threads,
                   adaptive=not args.fixed_quality, engines=args.engines,
                   device_latency=_latency(args.device_latency),
                   chunk_frames=args.chunk_frames)
@@ -202,8 +229,11 @@ def run_headless(options, json_path: Path | None = None, quiet: bool = False) ->
 def _status_line(session) -> str:
     """One line of a running session: time, instruments, hop time, RTF, degradations, xruns."""
     s = session.status()
-    names = ", ".join(f"{t.class_name} #{t.track_id}"
-                      for t in session.vision.snapshot.tracks) or "no instrument yet"
+    snapshot = session.vision.snapshot
+    seen = {t.track_id for t in snapshot.tracks}
+    names = ", ".join([f"{t.class_name} #{t.track_id}" for t in snapshot.tracks]
+                      + [f"{o.label} (named)" for o in snapshot.objects
+                         if o.track_id not in seen]) or "no instrument yet"
     return (f"{s.seconds:7.1f} s  {names}  hop {s.hop_ms_median:.1f} ms  RTF {s.rtf:.2f}  "
             f"degradations {s.degradations}  xruns {s.xruns}")
 
@@ -211,7 +241,7 @@ def _status_line(session) -> str:
 def separate_streaming(video: Path | None, audio: Path, out: Path, objects: tuple = (),
                        model: Path | None = None, detector: Path | None = None,
                        detector_labels: Path | None = None, backend: str = "auto",
-                       max_objects: int = 4) -> dict:
+                       max_objects: int = 4, instruments: tuple[str, ...] = ()) -> dict:
     """``crn-separate --mode streaming``: the live engine on file sources, unpaced, no
     playback; the recording, trimmed of the synthesis delay, is the output."""
     from crn_live.stream.session import SessionOptions
@@ -219,7 +249,8 @@ def separate_streaming(video: Path | None, audio: Path, out: Path, objects: tupl
     options = SessionOptions(camera=str(video) if video is not None else None, mic=str(audio),
                              output=None, backend=backend, model=model, detector=detector,
                              detector_labels=detector_labels, max_objects=max_objects,
-                             paced=False, record=out, objects=objects, trim_delay=True)
+                             paced=False, record=out, objects=objects,
+                             instruments=tuple(instruments), trim_delay=True)
     return run_headless(options, quiet=True)
 
 

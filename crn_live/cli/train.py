@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
                    help="weight of the loss on the frames a streaming step emits (1.0)")
     p.add_argument("--visual-weight", type=float, default=0.5,
                    help="weight of the instrument-class loss on the object embeddings (0.5)")
+    p.add_argument("--appearance-dropout", type=_share, default=0.5,
+                   help="share of objects trained on their class alone, the picture dropped "
+                        "(0.5): the class alone must separate, a picture only adds")
     p.add_argument("--val-every", type=positive_int, default=250, help="steps between "
                    "validations (250)")
     p.add_argument("--frames-per-clip", type=positive_int, default=10,
@@ -125,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = model_config(args.size, args.config)
     config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                          causal_weight=args.causal_weight, visual_weight=args.visual_weight,
-                         val_every=args.val_every)
+                         appearance_dropout=args.appearance_dropout, val_every=args.val_every)
     if (args.out / "last.pt").is_file() and not args.resume:
         raise UserError(f"{args.out} already holds a run: add --resume to continue it, or "
                         "choose another --out")
@@ -250,3 +253,14 @@ def _write_bundle(source: Path, target: Path) -> None:
 
 
 console = entry("crn-train", main)
+
+
+def _share(text: str) -> float:
+    """An argparse type: a number in ``[0, 1]``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value

@@ -3,7 +3,7 @@
 A checkpoint is a ``torch.save``-d dict of plain types and tensors, read back with
 ``weights_only=True``::
 
-    {"format": "crn-live-checkpoint", "version": 1, "kind": "crn" | ..., "config": {...},
+    {"format": "crn-live-checkpoint", "version": 2, "kind": "crn" | ..., "config": {...},
      "config_hash": "...", "state_dict": {...}, "meta": {...}}
 
 ``meta`` holds JSON-ready training metadata (epoch, losses, data, git commit...). Every refusal
@@ -33,7 +33,11 @@ from crn_live.models.system import CRNSystem, SeparatorModel
 from crn_live.models.visual import VisualEncoder
 
 FORMAT = "crn-live-checkpoint"
-VERSION = 1
+#: 2: the 28-class vocabulary and class-conditioned separators (version 1: 15 classes, the
+#: separator conditioned on pictures alone).
+VERSION = 2
+#: What each older version was, for the refusal message.
+OLD_VERSIONS = {1: "15 classes, separators conditioned on pictures only"}
 
 #: Model classes a checkpoint can hold, by ``kind``; each is built as ``cls(config)``.
 KINDS: dict[str, type[nn.Module]] = {
@@ -153,6 +157,11 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a crn-live checkpoint (no '{FORMAT}' header): "
                               f"use a .pt file written by crn-train")
+    if payload.get("version") in OLD_VERSIONS:
+        raise CheckpointError(f"{path} is a version {payload['version']} crn-live checkpoint "
+                              f"({OLD_VERSIONS[payload['version']]}); this crn-live reads "
+                              f"version {VERSION} (28 classes, class-conditioned): retrain it "
+                              f"with crn-train / crn-train --detector")
     if payload.get("version") != VERSION:
         raise CheckpointError(f"{path} is a version {payload.get('version')!r} crn-live "
                               f"checkpoint, this crn-live reads version {VERSION}: use the "

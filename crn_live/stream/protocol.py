@@ -19,7 +19,19 @@ from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 if TYPE_CHECKING:
     from crn_live.stream.session import SessionOptions, Status, UiFrame, VideoFrame
 
-__all__ = ["MixerControls", "SessionProtocol"]
+__all__ = ["MixerControls", "NAMED_ID_BASE", "SessionProtocol", "is_named"]
+
+#: Ids of instruments added by name (:meth:`SessionProtocol.add_instrument`: no box, no picture)
+#: start here, far above any track id of a box (the same number as
+#: :data:`crn_live.stream.vision.NAMED_ID_BASE`, repeated so that the app need not import the
+#: vision module; tests/stream/test_protocol.py checks that the two agree).
+NAMED_ID_BASE = 1_000_000
+
+
+def is_named(key: object) -> bool:
+    """Whether a strip key is an instrument added by name (not a box, the mixture or the
+    residual)."""
+    return isinstance(key, int) and not isinstance(key, bool) and key >= NAMED_ID_BASE
 
 
 @runtime_checkable
@@ -74,8 +86,14 @@ class SessionProtocol(Protocol):
     def add_region(self, box: Sequence[float], class_name: str) -> int:
         """A manual region ``(x0, y0, x1, y1)`` in frame pixels; returns its track's id."""
 
+    def add_instrument(self, class_name: str) -> int:
+        """An instrument named by its class alone (no box, no picture; any case, synonyms such
+        as ``"contrabass"`` accepted): the id of its strip (at least :data:`NAMED_ID_BASE`).
+        ``ValueError`` with one line (close matches) for an unknown name, or when the session
+        holds as many named instruments as it can separate."""
+
     def remove_track(self, track_id: int) -> bool:
-        """Forget a track; False when no such track is known."""
+        """Forget a track or a named instrument; False when no such one is known."""
 
     def start_recording(self, folder: Path) -> None:
         """Record the played mix and every instrument into ``folder``."""

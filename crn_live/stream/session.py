@@ -67,6 +67,7 @@ class SessionOptions:
     duration: float | None = None
     record: Path | None = None
     objects: tuple = ()  # manual regions: (class_name, (x0, y0, x1, y1)) in frame pixels
+    instruments: tuple[str, ...] = ()  # named by class alone: no box, no picture needed
     solo: tuple[str, ...] = ()  # class names (or "residual") soloed when they appear
     mute: tuple[str, ...] = ()
     threads: int | None = None
@@ -216,7 +217,7 @@ class LiveSession:
                 self.options = o = dataclasses.replace(o, output_prefill_ms=(
                     self._auto_prefill_ms() if self.output is not None else 0.0))
             self.vision = Vision(detector, self.runtime[VISUAL], config.crop_size,
-                                 o.max_objects, 1.0 / o.detect_fps)
+                                 self.separator.conditioner, o.max_objects, 1.0 / o.detect_fps)
             self._open_camera(o)
             # real time: every graph runs before the clock starts (unpaced has no clock)
             self.warmup_ms = self._warm_up() if o.paced else 0.0
@@ -226,6 +227,8 @@ class LiveSession:
         self.mixer = self.engine.mixer
         for class_name, box in o.objects:
             self.vision.add_region(box, class_name)
+        for class_name in o.instruments:
+            self.vision.add_named(class_name)
         self._frames: collections.deque = collections.deque(maxlen=o.queue_frames)
         self._video: DelayedFrames[VideoFrame] = DelayedFrames(VIDEO_HORIZON_S, max_frames=128)
         self._prefilled = 0  # silence frames written ahead of the output, all starts
@@ -336,9 +339,18 @@ class LiveSession:
         self.vision.add_region(box, class_name)
         return self.vision.tracker._next_id + len(self.vision._pending) - 1
 
+    def add_instrument(self, class_name: str) -> int:
+        """An instrument named by its class alone (no box, no picture; synonyms accepted): the
+        id of its strip. ``ValueError`` (one line, close matches) for an unknown name or when
+        ``max_objects`` are named already; :meth:`remove_track` removes it."""
+        return self.vision.add_named(class_name)
+
     def remove_track(self, track_id: int) -> bool:
-        known = any(t.track_id == track_id for t in self.vision.snapshot.tracks)
-        self.vision.remove_track(track_id)
+        vision = self.vision
+        known = any(t.track_id == track_id for t in vision.snapshot.tracks) \
+            or track_id in vision._named \
+            or any(a == "name" and args[0] == track_id for a, args in list(vision._pending))
+        vision.remove_track(track_id)
         return known
 
     def start_recording(self, folder: Path) -> None:
@@ -522,8 +534,10 @@ class LiveSession:
         self._frames.append(self._ui_frame(out, time_s))
 
     def _apply_rules(self, snapshot: VisionSnapshot) -> None:
-        """--solo / --mute by class name, applied once to each track as it appears."""
-        strips = [(t.class_name, t.track_id) for t in snapshot.tracks] + [(RESIDUAL, RESIDUAL)]
+        """--solo / --mute by class name, applied once to each instrument as it appears (a
+        tracked one or one named without a box)."""
+        strips = [(o.label, o.track_id) for o in snapshot.objects] \
+            + [(t.class_name, t.track_id) for t in snapshot.tracks] + [(RESIDUAL, RESIDUAL)]
         for kind, names, setter in (("solo", self.options.solo, self.mixer.set_solo),
                                     ("mute", self.options.mute, self.mixer.set_mute)):
             for name, key in strips:

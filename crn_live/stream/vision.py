@@ -3,8 +3,10 @@ out.
 
 :class:`Vision` runs the detector on a frame when a round is due (``detect_every`` seconds; the
 engine may ask for rounds less often when it falls behind), the tracker in between, and the
-visual encoder on each visible track's crop when its embedding is due, smoothing embeddings over
-time. It is driven either inline by the audio worker (video files: the frame at the audio's
+visual encoder on each visible track's crop when its embedding is due, smoothing appearances over
+time. Each instrument is conditioned on its class and its appearance where the model trusts it
+(:class:`~crn_live.models.condition.Conditioner`); instruments added by name alone
+(:meth:`Vision.add_named`) have no box and are conditioned on their class. It is driven either inline by the audio worker (video files: the frame at the audio's
 time, so the output is deterministic) or by its own thread on a live camera
 (:class:`VisionThread`). No Qt, no devices.
 """
@@ -20,6 +22,8 @@ import cv2
 import numpy as np
 
 from crn_live.data.video import crop_box
+from crn_live.instruments import class_id, lookup
+from crn_live.models.condition import Condition, Conditioner
 from crn_live.runtime.base import Backend
 from crn_live.stream.engine import SourceObject
 from crn_live.vision.tracker import Tracker, TrackerConfig
@@ -47,15 +51,21 @@ class VisionSnapshot:
     frame_index: int = -1
 
 
-class Vision:
-    """Tracks + embeddings from frames. ``detector``: has ``detect(bgr)`` and ``classes``
-    (:func:`~crn_live.vision.detector.open_detector`), or None (manual regions only);
-    ``visual``: the ``visual`` graph's backend."""
+#: Ids of instruments added by name (no box) start here, far above any track id.
+NAMED_ID_BASE = 1_000_000
 
-    def __init__(self, detector, visual: Backend, crop_size: int, max_objects: int = 4,
-                 detect_every: float = 0.2, smoothing: float = 0.3,
+
+class Vision:
+    """Tracks + conditions from frames. ``detector``: has ``detect(bgr)`` and ``classes``
+    (:func:`~crn_live.vision.detector.open_detector`), or None (manual regions and named
+    instruments only); ``visual``: the ``visual`` graph's backend; ``conditioner``: the
+    separator's (class + appearance -> condition)."""
+
+    def __init__(self, detector, visual: Backend, crop_size: int, conditioner: Conditioner,
+                 max_objects: int = 4, detect_every: float = 0.2, smoothing: float = 0.3,
                  tracker: TrackerConfig | None = None) -> None:
         self.detector, self.visual, self.crop_size = detector, visual, crop_size
+        self.conditioner = conditioner
         self.max_objects = max_objects
         config = tracker or TrackerConfig()
         self.tracker = Tracker(dataclasses.replace(config, max_tracks=max_objects,
@@ -65,7 +75,11 @@ class Vision:
         self.slowdown = 1.0  # the engine's request: detect this many times less often
         self.smoothing = smoothing
         self._next_detection = 0.0
-        self._embeddings: dict[int, np.ndarray] = {}
+        self._embeddings: dict[int, np.ndarray] = {}  # smoothed appearance per track
+        self._named: dict[int, Condition] = {}  # instruments without a box, by id
+        self._named_classes: dict[int, str] = {}
+        self._next_named = NAMED_ID_BASE
+        self.conditions: dict[int, Condition] = {}  # of the objects last published
         self._pending: list[tuple[str, tuple]] = []  # manual edits from other threads
         self._lock = threading.Lock()  # guards _pending only (never held during inference)
         self.rounds = 0
@@ -80,6 +94,19 @@ class Vision:
     def add_region(self, box: Sequence[float], class_name: str) -> None:
         with self._lock:
             self._pending.append(("add", (np.asarray(box, np.float64), str(class_name))))
+
+    def add_named(self, class_name: str) -> int:
+        """An instrument named by its class alone (no box, no picture): its id. ``ValueError``
+        (one line, close matches) for an unknown name, or when ``max_objects`` are named."""
+        name = lookup(class_name).name
+        with self._lock:
+            if len(self._named) + sum(a == "name" for a, _ in self._pending) >= self.max_objects:
+                raise ValueError(f"{self.max_objects} instruments are already named: remove "
+                                 f"one first")
+            named_id = self._next_named
+            self._next_named += 1
+            self._pending.append(("name", (named_id, name)))
+        return named_id
 
     def remove_track(self, track_id: int) -> None:
         with self._lock:
@@ -108,6 +135,12 @@ class Vision:
         for action, args in pending:
             if action == "add":
                 self.tracker.add_manual(args[0], args[1], time_s)
+            elif action == "name":
+                self._named[args[0]] = self.conditioner.condition(class_id(args[1]))
+                self._named_classes[args[0]] = args[1]
+            elif args[0] in self._named:
+                self._named.pop(args[0])
+                self._named_classes.pop(args[0], None)
             else:
                 self.tracker.remove(args[0])
                 self._embeddings.pop(args[0], None)
@@ -139,10 +172,24 @@ class Vision:
         self._embeddings = {k: v for k, v in self._embeddings.items() if k in alive}
         tracks = tuple(TrackInfo(t.track_id, t.class_name, tuple(float(v) for v in t.box),
                                  t.manual, float(t.score)) for t in visible)
-        objects = tuple(SourceObject(t.track_id, t.class_name, self._embeddings[t.track_id])
-                        for t in visible if t.track_id in self._embeddings)
+        conditions = {t.track_id: self._condition(t.class_name, self._embeddings[t.track_id])
+                      for t in visible if t.track_id in self._embeddings}
+        conditions = {k: c for k, c in conditions.items() if c is not None}
+        conditions.update(self._named)
+        self.conditions = conditions
+        names = {t.track_id: t.class_name for t in visible} | self._named_classes
+        objects = tuple(SourceObject(k, names[k], c.embedding)
+                        for k, c in conditions.items())[:self.max_objects]
         self.snapshot = VisionSnapshot(time_s, image_rgb, tracks, objects, frame_index)
         return self.snapshot
+
+    def _condition(self, class_name: str, appearance: np.ndarray) -> Condition | None:
+        """A track's condition; None for a class the separator does not know (an external
+        detector's class outside the vocabulary: it stays unseparated, in the residual)."""
+        try:
+            return self.conditioner.condition(class_id(class_name), appearance)
+        except ValueError:
+            return None
 
 
 class VideoFileFrames:

@@ -65,6 +65,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     causal_weight: float = 1.0
     visual_weight: float = 0.5
+    #: Share of objects trained on their class alone (appearance dropped), so that the class
+    #: alone separates at full quality and a picture only adds what it can.
+    appearance_dropout: float = 0.5
     classifier_weight: float = 0.05
     feature_weight: float = 0.0
     gain_db: tuple[float, float] = (-18.0, 6.0)
@@ -150,15 +153,18 @@ class TrainingStep(nn.Module):
                                    visual=train.visual_weight)
         end = system.config.context_frames - system.config.lookahead_frames
         self.emitted = slice(end - system.config.chunk_frames, end)
+        self.appearance_dropout = train.appearance_dropout
 
     def forward(self, mix: torch.Tensor, stems: torch.Tensor, crops: torch.Tensor,
                 class_ids: torch.Tensor, mixture_ids: torch.Tensor) -> Any:
         with torch.no_grad():
             mix_mag = self.front(mix)[mixture_ids][:, None]
             stem_mag = self.front(stems)[:, None]
-        embeddings = self.system.visual(crops)
-        masks = self.system.crn(log_magnitude(mix_mag), mix_mag, embeddings, mixture_ids)
-        visual_logits = self.system.visual_head(embeddings) if self.weights.visual else None
+        appearance = self.system.visual(crops)
+        keep = (torch.rand(len(class_ids), device=crops.device) >= self.appearance_dropout)
+        conditions = self.system.condition(class_ids, appearance, keep.float())
+        masks = self.system.crn(log_magnitude(mix_mag), mix_mag, conditions, mixture_ids)
+        visual_logits = self.system.condition.head(appearance) if self.weights.visual else None
         logits = features = target = None
         if self.weights.classifier or self.weights.feature:
             logits, maps = self.system.classifier(log_magnitude(masks[-1] * mix_mag))
@@ -193,7 +199,16 @@ class ValidationSet:
 @torch.no_grad()
 def validate(system: CRNSystem, examples: Iterable[Example], device: torch.device) -> dict:
     """Mean SDR and SDRi (dB) over the audible objects of the examples, offline masks applied
-    to the window's STFT with the mixture phase (the fully covered samples)."""
+    to the window's STFT with the mixture phase (the fully covered samples): ``val_sdr`` and
+    ``val_sdri`` conditioned on the class alone, ``val_sdri_picture`` with the pictures."""
+    examples = list(examples)
+    alone = _validate(system, examples, device, picture=False)
+    picture = _validate(system, examples, device, picture=True)
+    return {**alone, "val_sdri_picture": picture["val_sdri"]}
+
+
+def _validate(system: CRNSystem, examples: list[Example], device: torch.device,
+              picture: bool) -> dict:
     from crn_live.dsp.stft import istft
 
     config = system.config
@@ -207,8 +222,9 @@ def validate(system: CRNSystem, examples: Iterable[Example], device: torch.devic
         mix = batch.mix.to(device)
         spec = stft(mix, config.audio.stft)  # (1, bins, T)
         mix_mag = front.warp(spec.abs())[batch.mixture_ids.to(device)][:, None]
-        masks = system(batch.crops.to(device), log_magnitude(mix_mag), mix_mag,
-                       batch.mixture_ids.to(device))[-1][:, 0]
+        keep = torch.full((len(batch.class_ids),), float(picture), device=device)
+        masks = system(batch.crops.to(device), batch.class_ids.to(device), keep,
+                       log_magnitude(mix_mag), mix_mag, batch.mixture_ids.to(device))[-1][:, 0]
         estimates = istft(torch.matmul(unwarp, masks) * spec, config.audio.stft).cpu().numpy()
         n = estimates.shape[-1]
         refs = example.stems[:, :n].astype(np.float64)
@@ -332,7 +348,7 @@ def _build_system(run: Run, device: torch.device) -> tuple[CRNSystem, TrainingSt
     step_module = TrainingStep(system, run.train).to(device)
     system.extractor.requires_grad_(bool(run.train.feature_weight))
     system.classifier.requires_grad_(bool(run.train.classifier_weight or run.train.feature_weight))
-    system.visual_head.requires_grad_(bool(run.train.visual_weight))
+    system.condition.head.requires_grad_(bool(run.train.visual_weight))
     return system, step_module
 
 

@@ -107,7 +107,7 @@ def test_one_line_refusals(clip_sets, checkpoint, tmp_path):
     assert "cannot open video" in _refusal([str(broken)] + model)
     objects = tmp_path / "objects.json"
     objects.write_text(json.dumps([{"class": "Kazoo", "box": [0, 0, 10, 10]}]))
-    assert "unknown instrument class 'Kazoo'" in _refusal(
+    assert "unknown instrument 'Kazoo'" in _refusal(
         [str(clip / "video.mp4"), "--objects", str(objects)] + model)
     objects.write_text(json.dumps([{"class": "Violin", "box": [0, 0, 9999, 10]}]))
     assert "inside the 320x240 frame" in _refusal(
@@ -170,3 +170,119 @@ def test_a_silent_video_with_audio_given_is_detected_and_separated(clip_sets, tm
     mix, rate = read_audio(clip / "mix.wav")
     assert report["objects"] and all(o["source"] == "detected" for o in report["objects"])
     assert report["sample_rate"] == rate and report["seconds"] == round(len(mix) / rate, 3)
+
+
+# --- separate by name: an audio file and --instruments ------------------------------------------
+
+def _tone_wav(path: Path, seconds: float = 1.0, rate: int = 22050) -> Path:
+    """A short two-tone WAV written here (no corpus needed)."""
+    import soundfile
+
+    t = np.arange(int(seconds * rate)) / rate
+    mix = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 110 * t)
+    soundfile.write(path, mix.astype(np.float32), rate, subtype="FLOAT")
+    return path
+
+
+def test_an_audio_file_is_separated_by_name(checkpoint, tmp_path):
+    wav = _tone_wav(tmp_path / "duet.wav")
+    out = tmp_path / "out"
+    assert separate_main([str(wav), "--instruments", "violin, CONTRABASS", "--out", str(out),
+                          "--model", str(checkpoint)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    assert [o["class"] for o in report["objects"]] == ["Violin", "Double bass"]
+    for entry in report["objects"]:
+        assert entry["source"] == "named" and entry["picture_used"] is False
+        assert entry["picture_left_out"] == "no picture"
+    assert [o["wav"] for o in report["objects"]] == ["0_violin.wav", "1_double_bass.wav"]
+    mix, rate = read_audio(wav)
+    assert report["sample_rate"] == rate == 22050 and report["seconds"] == 1.0
+    total = sum(read_audio(out / e["wav"])[0].astype(np.float64)
+                for e in report["objects"] + [report["residual"]])
+    assert np.max(np.abs(total - mix)) < 1e-5  # the sources and the residual add up
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "is an audio file: name the instruments with --instruments, e.g. --instruments "
+         "violin,flute"),
+    (["--instruments", "violn"], "--instruments: unknown instrument 'violn': did you mean "
+                                 "Violin"),
+    (["--instruments", "Kazoo"], "unknown instrument 'Kazoo'; known: Banjo, Cello"),
+    (["--instruments", " , "], "--instruments takes class names separated by commas"),
+])
+def test_bad_names_and_a_nameless_audio_file_are_one_line(tmp_path, args, message):
+    wav = _tone_wav(tmp_path / "a.wav", seconds=0.1)
+    assert message in _refusal([str(wav), "--out", str(tmp_path / "out"), *args])
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_audio_file_is_one_line(checkpoint, tmp_path):
+    model = ["--model", str(checkpoint), "--out", str(tmp_path / "out")]
+    broken = tmp_path / "broken.flac"
+    broken.write_bytes(b"not a flac file at all")
+    assert f"cannot read audio {broken}" in _refusal([str(broken), "--instruments", "flute"]
+                                                     + model)
+    notes = tmp_path / "notes.txt"  # an unknown suffix, named: read as audio
+    notes.write_text("hello")
+    assert f"cannot read audio {notes}" in _refusal([str(notes), "--instruments", "flute"]
+                                                    + model)
+    assert "not found" in _refusal([str(tmp_path / "absent.wav"), "--instruments", "flute"]
+                                   + model)
+    wav = _tone_wav(tmp_path / "a.wav", seconds=0.1)
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps([{"class": "Violin", "box": [0, 0, 10, 10]}]))
+    assert "--objects is for video files" in _refusal(
+        [str(wav), "--instruments", "flute", "--objects", str(objects)] + model)
+
+
+@pytest.mark.slow
+def test_the_console_script_ends_in_one_line_and_status_2(tmp_path):
+    from tests.helpers import run_console
+
+    wav = _tone_wav(tmp_path / "a.wav", seconds=0.1)
+    done = run_console("crn_live.cli.separate", str(wav), "--instruments", "violn,cello",
+                       "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "crn-separate: error: --instruments: unknown instrument 'violn': did you mean Violin or "
+        "Viola?"]
+
+
+@pytest.mark.slow
+def test_named_instruments_join_a_clip_folders_own(clip_sets, checkpoint, tmp_path):
+    clip = _first(clip_sets[2])
+    out = tmp_path / "out"
+    assert separate_main([str(clip), "--instruments", "harp", "--out", str(out), "--model",
+                          str(checkpoint)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    meta = json.loads((clip / "meta.json").read_text())
+    assert [o["class"] for o in report["objects"]] == [s["class"] for s in meta["slots"]] \
+        + ["Harp"]
+    assert report["objects"][-1]["source"] == "named"
+    assert all("source" not in o for o in report["objects"][:-1])
+
+
+def test_help_documents_instruments(capsys):
+    with pytest.raises(SystemExit):
+        separate_main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--instruments NAMES" in text and "--instruments violin,viola,cello" in text
+
+
+@pytest.mark.slow
+def test_streaming_mode_separates_an_audio_file_by_name(checkpoint, tmp_path):
+    from crn_live.models.checkpoint import save_checkpoint
+    from tests.helpers import TINY_DETECTOR, tiny_detector
+
+    detector = tmp_path / "det.pt"  # the bundled one may be retraining: the tiny one here
+    save_checkpoint(detector, tiny_detector(), TINY_DETECTOR)
+    wav = _tone_wav(tmp_path / "duet.wav", rate=44100)
+    out = tmp_path / "out"
+    assert separate_main([str(wav), "--instruments", "flute,cello", "--mode", "streaming",
+                          "--backend", "torch", "--model", str(checkpoint), "--detector",
+                          str(detector), "--out", str(out)]) == 0
+    report = json.loads((out / "objects.json").read_text())
+    assert report["mode"] == "streaming" and report["video"] is None
+    assert sorted(o["class"] for o in report["objects"]) == ["Cello", "Flute"]
+    assert all(o["source"] == "named" for o in report["objects"])
+    assert report["seconds"] == 1.0

@@ -109,7 +109,13 @@ def _tampered(tmp_path: Path, **changes: object) -> Path:
 
 
 def test_other_version_is_refused(tmp_path: Path) -> None:
-    assert "version 2" in _refusal(_tampered(tmp_path, version=2))
+    assert "version 3" in _refusal(_tampered(tmp_path, version=3))
+
+
+def test_a_version_1_checkpoint_is_refused_with_what_changed(tmp_path: Path) -> None:
+    message = _refusal(_tampered(tmp_path, version=1))
+    assert "version 1" in message and "15 classes" in message and "retrain" in message
+    assert "\n" not in message
 
 
 def test_unknown_config_keys_are_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from crn_live.config import DetectorConfig
+from crn_live.instruments import CLASSES
 from crn_live.models import CheckpointError, load_checkpoint, save_checkpoint
 from crn_live.models.detector import InstrumentDetector
 from crn_live.vision.detector import OwnDetector
@@ -25,9 +26,9 @@ def lively() -> InstrumentDetector:
 def test_outputs_are_peaks_and_boxes_around_cells(lively: InstrumentDetector) -> None:
     with torch.no_grad():
         scores, boxes = lively(torch.rand(2, 3, 64, 96))
-    assert scores.shape == (2, 15, 8, 12) and boxes.shape == (2, 4, 8, 12)
+    assert scores.shape == (2, len(CLASSES), 8, 12) and boxes.shape == (2, 4, 8, 12)
     heat = torch.sigmoid(lively.heads(torch.zeros(1, 3, 64, 96))[0])
-    assert heat.shape == (1, 15, 8, 12)
+    assert heat.shape == (1, len(CLASSES), 8, 12)
     s = scores.numpy()
     for b, c in zip(*np.nonzero(s.max(axis=(2, 3)) > 0)):
         for y, x in zip(*np.nonzero(s[b, c])):  # every non-zero is a 3x3 local maximum

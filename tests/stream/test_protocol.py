@@ -14,13 +14,14 @@ import pytest
 
 import crn_live.stream.session as session_module
 from crn_live.stream.mixer import Mixer
-from crn_live.stream.protocol import MixerControls, SessionProtocol
+from crn_live.stream import vision
+from crn_live.stream.protocol import NAMED_ID_BASE, MixerControls, SessionProtocol, is_named
 from crn_live.stream.session import LiveSession
 from tests.ui.fakes import FakeSession, RecordingMixer
 
 SESSION_MEMBERS = {"options", "mixer", "error", "classes", "running", "finished", "start",
-                   "stop", "close", "add_region", "remove_track", "start_recording",
-                   "stop_recording", "poll_frames", "latest_video", "status"}
+                   "stop", "close", "add_region", "add_instrument", "remove_track",
+                   "start_recording", "stop_recording", "poll_frames", "latest_video", "status"}
 MIXER_MEMBERS = {"set_solo", "set_mute", "set_gain"}
 
 
@@ -101,3 +102,10 @@ def test_a_drifted_fake_fails_the_check():
         check(Drifted, SessionProtocol, Drifted())
     with pytest.raises(AssertionError, match="set_gain"):
         check(Missing, MixerControls)
+
+
+def test_named_ids_agree_with_the_vision_module():
+    """The app tells named instruments' strips by their ids without importing the vision."""
+    assert NAMED_ID_BASE == vision.NAMED_ID_BASE
+    assert is_named(NAMED_ID_BASE) and is_named(NAMED_ID_BASE + 3)
+    assert not any(is_named(k) for k in (1, 999, "mix", "residual", True, None))

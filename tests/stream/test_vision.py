@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from crn_live.instruments import CLASSES
 from crn_live.runtime.graphs import VISUAL
 from crn_live.runtime.select import open_runtime
 from crn_live.stream.session import DEMO_DIR
@@ -38,7 +39,10 @@ def demo_frames() -> list[np.ndarray]:
 
 def _vision(separator, visual, detector=None, **changes) -> Vision:
     tracker = TrackerConfig(embedding_interval=0.5)
-    return Vision(detector, visual, separator.config.crop_size, tracker=tracker, **changes)
+    # the untrained tiny model recognises nothing: unguarded, so that pictures count
+    conditioner = changes.pop("conditioner", separator.conditioner.without_guard())
+    return Vision(detector, visual, separator.config.crop_size, conditioner,
+                  tracker=tracker, **changes)
 
 
 def test_manual_regions_get_embeddings_smoothed_over_time(separator, visual,
@@ -128,3 +132,37 @@ def test_vision_thread_follows_a_camera(separator, visual, tmp_path) -> None:
     assert snapshot.frame_index == N_FRAMES - 1 and decode(snapshot.image) == N_FRAMES - 1
     assert 0.0 < snapshot.time_s < (N_FRAMES - 1) / FPS + 0.5  # seconds since the thread began
     assert [o.label for o in snapshot.objects] == ["Violin"]
+
+
+def test_named_instruments_need_no_box_and_are_conditioned_on_their_class(separator, visual,
+                                                                          demo_frames) -> None:
+    vision = _vision(separator, visual, max_objects=2)
+    cello = vision.add_named("violoncello")
+    vision.add_region(BOX, "Violin")
+    snapshot = vision.update(None, 0.0)  # no picture at all (a microphone only)
+    (obj,) = snapshot.objects
+    assert obj.track_id == cello and obj.label == "Cello"  # the region waits for a picture
+    assert [t.class_name for t in snapshot.tracks] == ["Violin"]
+    expected = separator.conditioner.condition(CLASSES.index("Cello"))
+    np.testing.assert_array_equal(obj.embedding, expected.embedding)
+    snapshot = vision.update(demo_frames[0], 0.04, 0)  # the region gets a picture
+    assert [o.label for o in snapshot.objects] == ["Violin", "Cello"]
+    with pytest.raises(ValueError, match="already named"):
+        vision.add_named("flute")
+        vision.add_named("oboe")
+    with pytest.raises(ValueError, match="did you mean"):
+        vision.add_named("violn")
+    vision.remove_track(cello)
+    assert [o.label for o in vision.update(demo_frames[1], 0.08, 1).objects] == ["Violin", "Flute"]
+
+
+def test_the_guard_leaves_out_a_picture_the_model_does_not_recognise(separator, visual,
+                                                                     demo_frames) -> None:
+    guarded = _vision(separator, visual, conditioner=separator.conditioner)
+    guarded.add_region(BOX, "Violin")
+    (obj,) = guarded.update(demo_frames[0], 0.0, 0).objects
+    (condition,) = guarded.conditions.values()
+    assert not condition.used_appearance  # the untrained tiny model recognises nothing
+    assert "look like" in condition.reason or "unsure" in condition.reason
+    class_only = separator.conditioner.condition(CLASSES.index("Violin"))
+    np.testing.assert_array_equal(obj.embedding, class_only.embedding)

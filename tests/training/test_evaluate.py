@@ -13,8 +13,19 @@ import pytest
 
 from crn_live.data.audio_io import write_wav
 from crn_live.data.clips import Clip, ClipError, SlotInfo, find_clips, open_clip
-from crn_live.training.evaluate import (MIN_MATCH_IOU, ClipScores, evaluate, evaluate_clip,
-                                        evaluate_detection, match_tracks, summarise)
+from crn_live.data.stems import open_stems
+from crn_live.training.evaluate import (
+    MIN_MATCH_IOU,
+    ClipScores,
+    evaluate,
+    evaluate_clip,
+    evaluate_detection,
+    evaluate_stems,
+    match_tracks,
+    readme_reference_sdri,
+    stems_methods,
+    summarise,
+)
 from crn_live.vision.average_precision import GroundTruth
 from crn_live.vision.decode import Detections
 from crn_live.vision.frames import FrameSet
@@ -86,7 +97,7 @@ def test_a_clip_is_scored_against_the_mixture_and_the_oracle(clip_sets, separato
     seen: list[str] = []
     report = evaluate(separator, [clip], progress=lambda scored: seen.append(scored.clip))
     assert report["clips"][0]["clip"] == clip.name and seen == [clip.name]
-    assert set(report["methods"]) == {"mixture", "oracle_irm", "offline"}
+    assert set(report["methods"]) == {"mixture", "oracle_irm", "offline", "offline_class"}
     assert report["model"]["refine_iterations"] == separator.config.refine_iterations
     assert "streaming_minus_offline_sdr" not in report and "detection" not in report
 
@@ -136,3 +147,48 @@ def test_detection_of_the_right_objects_scores_map_one(batch: bool) -> None:
     assert report["map50"] == pytest.approx(1.0) and report["map50_95"] == pytest.approx(1.0)
     assert (report["frames"], report["objects"], report["ignored_objects"]) == (5, 4, 1)
     assert calls == [(2, 5), (4, 5), (5, 5)] and report["frames_per_second"] > 0
+
+
+@pytest.mark.slow
+def test_a_stems_folder_is_scored_class_only(separator, tmp_path) -> None:
+    from tests.data.test_stems import write_stems_folder
+
+    folder = open_stems(write_stems_folder(tmp_path / "duo", ("violin", "Flute"), seconds=0.6))
+    methods = stems_methods(streaming=True)
+    assert methods == ("mixture", "oracle_irm", "offline_class", "streaming_class")
+    scores = evaluate_stems(separator, folder, methods)
+    assert scores.clip == "duo" and scores.classes == ("Violin", "Flute") and scores.audible == 2
+    assert scores.per_source["mixture"]["sdri"] == [0.0, 0.0]
+    assert min(scores.per_source["oracle_irm"]["sdri"]) > 3.0
+    report = evaluate(separator, [folder])  # no clip: only the methods a stems folder has
+    assert list(report["methods"]) == ["mixture", "oracle_irm", "offline_class"]
+    assert "streaming_minus_offline_sdr" not in report
+
+
+def test_summary_leaves_out_clips_not_scored_with_a_method() -> None:
+    metrics = ("sdr", "sir", "sar", "sdri")
+    clip = _scores(2, {k: [2.0, 4.0] for k in metrics})
+    stems = ClipScores("stems", 1, 1, ("Violin",), {"mixture": {k: [0.0] for k in metrics}})
+    report = summarise([clip, stems], ("mixture", "offline"))
+    assert report["methods"]["offline"]["sdr"] == 3.0 and report["sources_scored"] == 3
+    assert report["by_sources"]["1"]["methods"]["offline"]["sdr"] != \
+        report["by_sources"]["1"]["methods"]["offline"]["sdr"]  # NaN: nothing scored
+
+
+def test_the_readme_sdri_of_the_reference_is_read_when_stated(tmp_path) -> None:
+    folder = tmp_path / "realdata" / "samples"
+    folder.mkdir(parents=True)
+    assert readme_reference_sdri(folder) == {}
+    (folder.parent / "README.md").write_text("over instruments): mix2-1 24.9 dB SDRi, mix2-2\n"
+                                             "  21.2, mix3-1 -1.5. `mix3-2` also has frames")
+    assert readme_reference_sdri(folder) == {"mix2-1": 24.9, "mix2-2": 21.2, "mix3-1": -1.5}
+
+
+def test_drawn_crops_show_the_named_classes_deterministically() -> None:
+    from crn_live.training.evaluate import DRAWN_FRAMES, drawn_crops
+
+    crops = drawn_crops(["Erhu", "Double bass"], 48)
+    assert crops.shape == (len(DRAWN_FRAMES), 2, 48, 48, 3) and crops.dtype == np.uint8
+    assert np.array_equal(crops, drawn_crops(["Erhu", "Double bass"], 48))
+    assert crops.std() > 10  # pictures, not a flat colour
+    assert np.abs(crops[:, 0].astype(int) - crops[:, 1]).mean() > 5  # two different players

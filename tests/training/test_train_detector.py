@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from crn_live.cli.eval import main as eval_main
+from crn_live.instruments import CLASSES
 from crn_live.config import DetectorConfig
 from crn_live.data.clips import find_clips
 from crn_live.models.detector import InstrumentDetector
@@ -46,7 +47,7 @@ def test_centre_targets() -> None:
     truth = GroundTruth(np.array([[16, 16, 64, 48], [100, 40, 140, 100]], np.float32),
                         np.array([2, 5]), np.array([False, True]))
     heat, mask, boxes, weight = centre_targets(truth, config)
-    assert heat.shape == (15, 15, 20) and heat[2, 4, 5] == 1.0 and heat[2].sum() > 1
+    assert heat.shape == (len(CLASSES), 15, 20) and heat[2, 4, 5] == 1.0 and heat[2].sum() > 1
     assert heat[5].max() == 0.0  # ignored: no target...
     assert mask[0, 5:12, 12:17].max() == 0 and mask[0, 0, 0] == 1  # ...and no penalty
     assert boxes[:, 4, 5].tolist() == [16, 16, 64, 48]
@@ -61,12 +62,12 @@ def test_loss_is_low_for_the_answer_and_high_otherwise() -> None:
     targets = Targets(*(torch.from_numpy(t[None]) for t in centre_targets(truth, config)))
     centres = model.centres
     # the answer: logits high at the centre cell, distances to the true edges everywhere
-    logits = torch.full((1, 15, 15, 20), -9.0)
+    logits = torch.full((1, len(CLASSES), 15, 20), -9.0)
     logits[0, 2, 4, 5] = 9.0
     x, y = centres
     right = torch.stack([x - 16, y - 16, 64 - x, 48 - y])[None].clamp(min=1.0)
     good = detection_loss(logits, right, centres, targets)
-    bad = detection_loss(torch.zeros(1, 15, 15, 20), torch.full((1, 4, 15, 20), 3.0), centres,
+    bad = detection_loss(torch.zeros(1, len(CLASSES), 15, 20), torch.full((1, 4, 15, 20), 3.0), centres,
                          targets)
     assert good["giou"] < 0.05 and good["heat"] < 0.05
     assert bad["giou"] > 0.5 and bad["heat"] > 1.0

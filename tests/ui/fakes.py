@@ -13,7 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from crn_live.errors import UserError
-from crn_live.stream.protocol import MixerControls, SessionProtocol
+from crn_live.instruments import lookup
+from crn_live.stream.protocol import NAMED_ID_BASE, MixerControls, SessionProtocol
 from crn_live.stream.session import SessionOptions, Status, StripFrame, UiFrame, VideoFrame
 from crn_live.stream.vision import TrackInfo
 
@@ -26,17 +27,22 @@ def label_of(track_id: int) -> str:
 
 
 def strip_frame(key, value: float = -20.0, bins: int = 32, frames: int = 2,
-                level_db: float = -12.0, gain: float = 1.0) -> StripFrame:
-    label = {"mix": "Mixture", "residual": "Residual"}.get(key) or label_of(key)
+                level_db: float = -12.0, gain: float = 1.0, label: str | None = None
+                ) -> StripFrame:
+    label = label or {"mix": "Mixture", "residual": "Residual"}.get(key) or label_of(key)
     return StripFrame(key, label, np.full((bins, frames), value, np.float32), level_db, gain)
 
 
 def ui_frame(index: int, tracks=(1, 2), value: float = -20.0, bins: int = 32,
-             frames: int = 2, hop_s: float = 256 / 11025) -> UiFrame:
-    """Chunk ``index``: the mixture, ``tracks`` and the residual, all columns ``value``."""
+             frames: int = 2, hop_s: float = 256 / 11025, labels: dict | None = None
+             ) -> UiFrame:
+    """Chunk ``index``: the mixture, ``tracks`` and the residual, all columns ``value``;
+    ``labels``: strip names by key (else :func:`label_of`)."""
     keys = ["mix", *tracks, "residual"]
+    labels = labels or {}
     return UiFrame(index, index * frames * hop_s,
-                   tuple(strip_frame(k, value, bins, frames) for k in keys))
+                   tuple(strip_frame(k, value, bins, frames, label=labels.get(k))
+                         for k in keys))
 
 
 def video_frame(tracks=(1, 2), time_s: float = 0.0, size=(240, 320)) -> VideoFrame:
@@ -81,6 +87,7 @@ class FakeSession(SessionProtocol):
         self.error: BaseException | None = None
         self.closed = False
         self.regions: list[tuple] = []
+        self.named: dict[int, str] = {}  # instruments added by name, by id
         self.removed: list[int] = []
         self.recording: Path | None = None
         self.recorded: list[Path] = []
@@ -134,8 +141,18 @@ class FakeSession(SessionProtocol):
         self.regions.append((tuple(box), class_name))
         return 100 + len(self.regions)
 
+    def add_instrument(self, class_name: str) -> int:
+        name = lookup(class_name).name  # ValueError with close matches, as the real one
+        if len(self.named) >= self.options.max_objects:
+            raise ValueError(f"{self.options.max_objects} instruments are already named: "
+                             f"remove one first")
+        named_id = NAMED_ID_BASE + len(self.named) + len(self.removed)
+        self.named[named_id] = name
+        return named_id
+
     def remove_track(self, track_id: int) -> bool:
         self.removed.append(track_id)
+        self.named.pop(track_id, None)
         return True
 
     def start_recording(self, folder: Path) -> None:
