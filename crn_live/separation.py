@@ -131,6 +131,19 @@ class Separator:
         """``(embed_dim,)``: :meth:`describe`'s embedding."""
         return self.describe(instrument, crops).embedding
 
+    def describe_all(self, instruments: Sequence[tuple[str, np.ndarray | None]],
+                     guard: bool = True, only_when_needed: bool = True) -> list[Condition]:
+        """The conditions of the instruments of one mixture, ``(name, crops or None)`` each:
+        pictures are used only to tell players of one class apart (``only_when_needed``) and
+        only where the guard trusts them (:meth:`Conditioner.conditions`)."""
+        classes = [class_id(name) for name, _ in instruments]
+        looks = [None if crops is None else self.appearance(crops) for _, crops in instruments]
+        return self.conditioner.conditions(classes, looks, guard, only_when_needed)
+
+    def embed_all(self, instruments: Sequence[tuple[str, np.ndarray | None]]) -> np.ndarray:
+        """``(instruments, embed_dim)``: :meth:`describe_all`'s embeddings."""
+        return np.stack([c.embedding for c in self.describe_all(instruments)])
+
     def spectrogram(self, mix: np.ndarray) -> np.ndarray:
         """Warped magnitude ``(log_bins, frames)`` float32 of ``mix (samples,)`` at the model rate,
         right-padded by the STFT latency so that :meth:`apply` can rebuild every sample."""
@@ -248,21 +261,24 @@ def separate(mix: np.ndarray, rate: int,
     if not len(instruments):
         raise ValueError("no instrument to separate: name at least one")
     separator = Separator.load(model, device)
-    embeddings = np.stack([separator.embed(*((item, None) if isinstance(item, str) else item))
-                           for item in instruments])
+    embeddings = separator.embed_all([(item, None) if isinstance(item, str) else item
+                                      for item in instruments])
     return separator.separate(np.asarray(mix, np.float32), rate, embeddings, mode)
 
 
 def clip_embeddings(separator: Separator, clip, picture: bool = True,
-                    guard: bool = True) -> np.ndarray:
+                    only_when_needed: bool = True) -> np.ndarray:
     """``(slots, embed_dim)``: each slot of a :class:`~crn_live.data.clips.Clip` conditioned on
-    its class and (``picture``) its mean appearance over crops two per second."""
+    its class and (``picture``) its mean appearance over crops two per second, where needed
+    (``only_when_needed``; else wherever the guard trusts it)."""
     if not picture:
         return np.stack([separator.embed(slot.class_name) for slot in clip.slots])
     crops = clip.crops(spaced_frames(int(clip.meta["n_frames"]), clip.fps),
                        separator.config.crop_size)
-    return np.stack([separator.describe(slot.class_name, crops[:, k], guard).embedding
-                     for k, slot in enumerate(clip.slots)])
+    conditions = separator.describe_all([(slot.class_name, crops[:, k])
+                                         for k, slot in enumerate(clip.slots)],
+                                        only_when_needed=only_when_needed)
+    return np.stack([c.embedding for c in conditions])
 
 
 def frame_centres(stft: StftConfig, frames: int) -> np.ndarray:

@@ -4,13 +4,15 @@ the fixtures ``separator`` and ``checkpoint``: tests/conftest.py.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from crn_live.dsp.masking import apply_log_masks
 from crn_live.models import log_magnitude
-from crn_live.separation import separate
+from crn_live.separation import Separator, separate
 
 
 def _noise(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
@@ -145,3 +147,55 @@ def test_the_guard_keeps_an_unrecognised_picture_out(separator) -> None:
     assert not guarded.used_appearance and guarded.reason  # the tiny model recognises nothing
     np.testing.assert_array_equal(guarded.embedding, separator.embed("Flute"))
     assert separator.describe("Flute", photo, guard=False).used_appearance
+
+
+def _photo_crops(size: int) -> np.ndarray:
+    """Crops of a real photograph (matplotlib's sample portrait): a picture unlike any drawing
+    the visual encoder was trained on."""
+    import cv2
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    h, w = image.shape[:2]
+    boxes = [(0, 0, w, h), (0, 0, w // 2, h // 2), (w // 4, h // 4, 3 * w // 4, 3 * h // 4),
+             (w // 2, h // 2, w, h)]
+    return np.stack([cv2.resize(image[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+                     for x0, y0, x1, y1 in boxes])
+
+
+@pytest.mark.slow
+def test_the_bundled_model_uses_drawn_pictures_and_leaves_a_real_photo_out() -> None:
+    from crn_live.training.evaluate import drawn_crops
+
+    separator = Separator.load()
+    size = separator.config.crop_size
+    classes = ("Violin", "Guitar", "Flute", "Double bass", "Erhu")
+    drawn = drawn_crops(classes, size)
+    photo = _photo_crops(size)
+    for k, name in enumerate(classes):
+        assert separator.describe(name, drawn[:, k]).used_appearance, name
+        for crop in photo:
+            left_out = separator.describe(name, crop[None])
+            assert not left_out.used_appearance, (name, left_out.confidence)
+            np.testing.assert_array_equal(left_out.embedding, separator.embed(name))
+
+
+def test_pictures_are_used_only_to_tell_players_of_one_class_apart(separator) -> None:
+    size = separator.config.crop_size
+    rng = np.random.default_rng(15)
+    a, b, c = (rng.integers(0, 256, (2, size, size, 3), np.uint8) for _ in range(3))
+    unguarded = separator.conditioner.without_guard()
+    separator.conditioner, saved = unguarded, separator.conditioner
+    try:
+        violin, viola, violin2 = separator.describe_all([("violin", a), ("viola", b),
+                                                         ("Violin", c)])
+        alone = separator.describe_all([("violin", a), ("viola", b)])
+        every = separator.describe_all([("violin", a), ("viola", b)], only_when_needed=False)
+    finally:
+        separator.conditioner = saved
+    assert violin.used_appearance and violin2.used_appearance and not viola.used_appearance
+    assert "no other instrument of its class" in viola.reason
+    assert not any(c.used_appearance for c in alone)
+    np.testing.assert_array_equal(alone[0].embedding, separator.embed("Violin"))
+    assert all(c.used_appearance for c in every)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import entry, positive_float, positive_int
+from crn_live.cli.common import entry, positive_float, positive_int, write_json
 from crn_live.errors import UserError
 
 
@@ -76,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     k.add_argument("--engines", type=Path, default=Path("engines"),
                    help="where build_engines.py wrote TensorRT engines (engines/)")
     k.add_argument("--json", type=Path, required=True, help="where to write the result")
+    c = sub.add_parser("coldstart", help="share of chunks at full quality in fresh "
+                                         "`crn-live --demo` runs (each a new process: nothing "
+                                         "warm but the disk cache)")
+    c.add_argument("--runs", type=positive_int, default=3, help="fresh runs (3)")
+    c.add_argument("--seconds", type=positive_float, default=20.0, help="length of each (20)")
+    c.add_argument("--json", type=Path, required=True, help="where to write the result")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "live")  # crn-bench --json OUT: the live engine benchmark
@@ -90,6 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bench_latency(args)
     if args.bench == "soak":
         return _bench_soak(args)
+    if args.bench == "coldstart":
+        result = bench_coldstart(args.runs, args.seconds, args.json)
+        print(f"full quality in {result['full_quality_share_min']:.1%} to "
+              f"{result['full_quality_share_max']:.1%} of the chunks of {args.runs} fresh "
+              f"{args.seconds:g} s demo runs (load average {result['load_average']}); "
+              f"wrote {args.json}")
+        return 0
 
     result = bench_synth(clips=args.clips, seconds=args.seconds, sources=args.sources,
                          workers=args.workers, json_path=args.json)
@@ -502,3 +515,36 @@ def _paced_live_run(seconds: float, instruments: int, threads: int | None,
 
 
 console = entry("crn-bench", main)
+
+
+def bench_coldstart(runs: int, seconds: float, json_path: Path | None = None) -> dict:
+    """``runs`` fresh ``crn-live --demo --no-gui --output none`` processes of ``seconds``: per
+    run the share of chunks at full quality (all refinement cycles), degradations, warm-up."""
+    import os
+    import subprocess
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(runs):
+            out = Path(tmp) / f"run{k}.json"
+            done = subprocess.run([sys.executable, "-m", "crn_live.cli", "live", "--demo",
+                                   "--no-gui", "--output", "none", "--duration", f"{seconds:g}",
+                                   "--json", str(out)], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise UserError(f"crn-live --demo failed: {done.stderr.strip().splitlines()[-1]}")
+            stats = json.loads(out.read_text())
+            levels = stats["chunks_per_level"]
+            total = sum(levels.values())
+            rows.append({"full_quality_share": round(levels["full"] / total, 4),
+                         "chunks": total, "chunks_per_level": levels,
+                         "degradations": stats["degradations"],
+                         "warmup_ms": stats.get("warmup_ms")})
+    shares = [r["full_quality_share"] for r in rows]
+    result = {"benchmark": "coldstart", "machine": machine_info(), "runs": rows,
+              "seconds": seconds, "full_quality_share_min": min(shares),
+              "full_quality_share_max": max(shares),
+              "load_average": round(os.getloadavg()[0], 2)}
+    if json_path is not None:
+        write_json(json_path, result)
+    return result

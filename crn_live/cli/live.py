@@ -227,7 +227,9 @@ def run_headless(options, json_path: Path | None = None, quiet: bool = False) ->
 
 
 def _status_line(session) -> str:
-    """One line of a running session: time, instruments, hop time, RTF, degradations, xruns."""
+    """One line of a running session: time, instruments, hop time, RTF, degradations, xruns,
+    and how long ago the sound now playing was captured (the delay the window also puts on its
+    picture)."""
     s = session.status()
     snapshot = session.vision.snapshot
     seen = {t.track_id for t in snapshot.tracks}
@@ -235,7 +237,8 @@ def _status_line(session) -> str:
                       + [f"{o.label} (named)" for o in snapshot.objects
                          if o.track_id not in seen]) or "no instrument yet"
     return (f"{s.seconds:7.1f} s  {names}  hop {s.hop_ms_median:.1f} ms  RTF {s.rtf:.2f}  "
-            f"degradations {s.degradations}  xruns {s.xruns}")
+            f"degradations {s.degradations}  xruns {s.xruns}  "
+            f"delay {1000.0 * session.playback_delay_s:.0f} ms")
 
 
 def separate_streaming(video: Path | None, audio: Path, out: Path, objects: tuple = (),

@@ -191,7 +191,7 @@ def _detected_objects(video: Path, crop_size: int, detector, objects: Path | Non
 def write_outputs(job: SeparationJob, separator: Separator, out: Path, mode: str = "offline",
                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Separate ``job`` and write the WAVs and ``objects.json`` into ``out``; the paths."""
-    conditions = [separator.describe(o.class_name, o.crops) for o in job.objects]
+    conditions = separator.describe_all([(o.class_name, o.crops) for o in job.objects])
     embeddings = np.stack([c.embedding for c in conditions])
     model_mix = job.mix if job.rate == separator.rate else resample(job.mix, job.rate,
                                                                     separator.rate)

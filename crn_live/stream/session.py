@@ -531,7 +531,16 @@ class LiveSession:
                 self._recorder.note_tracks(time_s, snapshot.tracks, self.vision.rounds)
                 if out.index % 50 == 0:
                     self._recorder.write_stats(self.stats())
-        self._frames.append(self._ui_frame(out, time_s))
+        self._frames.append((time.monotonic() + self._strip_delay_s(), self._ui_frame(out, time_s)))
+
+    def _strip_delay_s(self) -> float:
+        """How long a strip frame waits before the window may show it: its audio is heard
+        :attr:`playback_delay_s` after capture, and it is ready the algorithmic latency after
+        capture, so that the spectrograms scroll in step with the sound (and with the picture,
+        which is delayed by the playback delay). 0 when nothing is played."""
+        if self.output is None:
+            return 0.0
+        return max(0.0, self._playback_delay_s - self.engine.algorithmic_latency_ms / 1000.0)
 
     def _apply_rules(self, snapshot: VisionSnapshot) -> None:
         """--solo / --mute by class name, applied once to each instrument as it appears (a
@@ -559,12 +568,22 @@ class LiveSession:
 
     # ------------------------------------------------------------------ reading (any thread)
     def poll_frames(self) -> list[UiFrame]:
-        frames = []
-        while True:
+        """The strip frames due now (each is held until its audio is heard: see
+        :meth:`_strip_delay_s`), oldest first."""
+        frames, now = [], time.monotonic()
+        while self._frames:
             try:
-                frames.append(self._frames.popleft())
+                due, frame = self._frames[0]
             except IndexError:
-                return frames
+                break
+            if due > now:
+                break
+            try:
+                self._frames.popleft()
+            except IndexError:
+                break
+            frames.append(frame)
+        return frames
 
     @property
     def playback_delay_s(self) -> float:

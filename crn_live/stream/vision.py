@@ -5,7 +5,8 @@ out.
 engine may ask for rounds less often when it falls behind), the tracker in between, and the
 visual encoder on each visible track's crop when its embedding is due, smoothing appearances over
 time. Each instrument is conditioned on its class and its appearance where the model trusts it
-(:class:`~crn_live.models.condition.Conditioner`); instruments added by name alone
+(:class:`~crn_live.models.condition.Conditioner`; a picture counts only where two instruments
+share a class); instruments added by name alone
 (:meth:`Vision.add_named`) have no box and are conditioned on their class. It is driven either inline by the audio worker (video files: the frame at the audio's
 time, so the output is deterministic) or by its own thread on a live camera
 (:class:`VisionThread`). No Qt, no devices.
@@ -172,10 +173,7 @@ class Vision:
         self._embeddings = {k: v for k, v in self._embeddings.items() if k in alive}
         tracks = tuple(TrackInfo(t.track_id, t.class_name, tuple(float(v) for v in t.box),
                                  t.manual, float(t.score)) for t in visible)
-        conditions = {t.track_id: self._condition(t.class_name, self._embeddings[t.track_id])
-                      for t in visible if t.track_id in self._embeddings}
-        conditions = {k: c for k, c in conditions.items() if c is not None}
-        conditions.update(self._named)
+        conditions = self._conditions([t for t in visible if t.track_id in self._embeddings])
         self.conditions = conditions
         names = {t.track_id: t.class_name for t in visible} | self._named_classes
         objects = tuple(SourceObject(k, names[k], c.embedding)
@@ -183,13 +181,24 @@ class Vision:
         self.snapshot = VisionSnapshot(time_s, image_rgb, tracks, objects, frame_index)
         return self.snapshot
 
-    def _condition(self, class_name: str, appearance: np.ndarray) -> Condition | None:
-        """A track's condition; None for a class the separator does not know (an external
-        detector's class outside the vocabulary: it stays unseparated, in the residual)."""
-        try:
-            return self.conditioner.condition(class_id(class_name), appearance)
-        except ValueError:
-            return None
+    def _conditions(self, tracks: list) -> dict[int, Condition]:
+        """The conditions of ``tracks`` (with appearances) and the named instruments, by id: a
+        picture counts only where another instrument shares the class (and the guard trusts
+        it). A track of a class the separator does not know (an external detector's class
+        outside the vocabulary) is left out: it stays unseparated, in the residual."""
+        ids, classes, looks = [], [], []
+        for track in tracks:
+            try:
+                classes.append(class_id(track.class_name))
+            except ValueError:
+                continue
+            ids.append(track.track_id)
+            looks.append(self._embeddings[track.track_id])
+        for named_id, condition in self._named.items():
+            ids.append(named_id)
+            classes.append(condition.class_id)
+            looks.append(None)
+        return dict(zip(ids, self.conditioner.conditions(classes, looks)))
 
 
 class VideoFileFrames:

@@ -53,6 +53,9 @@ from crn_live.vision.frames import FrameSet
 METRICS = ("sdr", "sir", "sar", "sdri")
 #: Methods conditioned on each instrument's class alone (no picture), and their mode.
 CLASS_ONLY = {"offline_class": "offline", "streaming_class": "streaming"}
+#: Methods that use every instrument's picture (through the guard) even where its class alone
+#: would do, and their mode: what the pictures add or cost.
+APPEARANCE = {"offline_appearance": "offline", "streaming_appearance": "streaming"}
 #: Mean IoU over the video a track needs with an instrument's boxes to stand for it.
 MIN_MATCH_IOU = 0.3
 
@@ -116,7 +119,7 @@ def _detected_estimates(separator: Separator, clip: Clip, detector, mix: np.ndar
         if not scan.tracks:  # nothing found: everything stays in the residual, the mixture
             estimates[f"{mode}_detected"] = np.repeat(mix[None], len(clip.slots), 0)
             continue
-        embeddings = np.stack([separator.embed(t.class_name, t.crops) for t in scan.tracks])
+        embeddings = separator.embed_all([(t.class_name, t.crops) for t in scan.tracks])
         result = separator.apply(mix, separator.rate,
                                  separator.masks(mix_mag, embeddings, mode))
         estimates[f"{mode}_detected"] = np.stack([
@@ -152,8 +155,9 @@ def evaluate_clip(separator: Separator, clip: Clip, methods: tuple[str, ...],
         estimates["oracle_irm"] = separator.apply(mix, rate, masks).sources
     model_modes = [m for m in methods if m in ("offline", "streaming")]
     class_modes = [m for m in methods if m in CLASS_ONLY]
+    looks = [m for m in methods if m in APPEARANCE]
     detection = None
-    if model_modes or class_modes:
+    if model_modes or class_modes or looks:
         mix_mag = separator.spectrogram(mix)
     if model_modes:
         embeddings = clip_embeddings(separator, clip)
@@ -164,6 +168,11 @@ def evaluate_clip(separator: Separator, clip: Clip, methods: tuple[str, ...],
         embeddings = clip_embeddings(separator, clip, picture=False)
         for method in class_modes:
             masks = separator.masks(mix_mag, embeddings, CLASS_ONLY[method])
+            estimates[method] = separator.apply(mix, rate, masks).sources
+    if looks:
+        embeddings = clip_embeddings(separator, clip, only_when_needed=False)
+        for method in looks:
+            masks = separator.masks(mix_mag, embeddings, APPEARANCE[method])
             estimates[method] = separator.apply(mix, rate, masks).sources
     if model_modes:
         if detector is not None:
@@ -254,7 +263,8 @@ def evaluate(separator: Separator, clips: list[Clip | StemsFolder], streaming: b
     """The ``crn-eval`` report for ``clips``: crn-synth clips and stems folders (these scored
     class-only, :func:`stems_methods`); see the module docstring."""
     modes = ("offline",) + (("streaming",) if streaming else ())
-    clip_methods = ("mixture", "oracle_irm") + modes + tuple(f"{m}_class" for m in modes)
+    clip_methods = ("mixture", "oracle_irm") + modes + tuple(f"{m}_class" for m in modes) \
+        + tuple(f"{m}_appearance" for m in modes)
     if detector is not None:
         clip_methods += tuple(f"{m}_detected" for m in modes)
     scored = []
@@ -307,7 +317,9 @@ REFERENCE_METHODS = {
     "reference": "the reference model's own outputs (crn_outputK.flac)",
     "offline_class": "ours, class only, offline",
     "streaming_class": "ours, class only, streaming (chunked causal, as live)",
-    "offline_photo": "ours, class + the real photo crop through the appearance guard, offline",
+    "offline_photo": "ours, class + the real photo crop through the appearance guard, offline "
+                     "(offered for every instrument, as if another shared its class; crn-live "
+                     "separates an instrument of a class of its own by its class alone)",
     "streaming_photo": "ours, class + the photo through the guard, streaming",
     "offline_photo_forced": "ours, class + the photo forced in (guard off), offline",
     "streaming_photo_forced": "ours, class + the photo forced in (guard off), streaming",
@@ -355,7 +367,7 @@ def _photo_conditions(separator: Separator, case: ReferenceCase) -> tuple[list, 
     guarded, forced = [], []
     for cls, photo in zip(case.stems.classes, case.photos):
         crops = None if photo is None else load_photo(photo, separator.config.crop_size)[None]
-        guarded.append(separator.describe(cls, crops))
+        guarded.append(separator.describe(cls, crops))  # as if needed: through the guard
         forced.append(separator.describe(cls, crops, guard=False))
     return guarded, forced
 

@@ -128,3 +128,16 @@ def test_the_soak_writes_its_figures(bus, tmp_path: Path) -> None:
         100 * (result["rss_mb_end"] - result["rss_mb_start"]) / result["rss_mb_start"], abs=0.01)
     assert len(result["timeline"]) >= 2 and result["timeline"][-1]["seconds"] >= 6.0
     assert result["hop_ms_p99"] >= result["hop_ms_median"] > 0
+
+
+@pytest.mark.slow
+def test_cold_start_runs_report_their_full_quality_share(tmp_path: Path) -> None:
+    out = tmp_path / "cold.json"
+    assert bench_main(["coldstart", "--runs", "1", "--seconds", "3", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    (run,) = result["runs"]
+    assert sum(run["chunks_per_level"].values()) == run["chunks"] >= 60  # 3 s of 46 ms chunks
+    assert run["full_quality_share"] == pytest.approx(run["chunks_per_level"]["full"]
+                                                      / run["chunks"], abs=1e-4)
+    assert result["full_quality_share_min"] == run["full_quality_share"]
+    assert run["warmup_ms"] > 0  # every graph ran before the clock started

@@ -96,6 +96,7 @@ def test_a_headless_run_logs_plain_status_lines(tmp_path: Path) -> None:
     assert "\r" not in done.stderr
     status = [line for line in done.stderr.splitlines() if " s  " in line and "RTF" in line]
     assert 1 <= len(status) <= 3, done.stderr  # one every 10 s of a 12 s run, not twelve
+    assert all(" ms" in line.split("delay ")[1] for line in status)  # the playback delay
     assert "12.0 s processed" in done.stdout
 
 

@@ -220,6 +220,34 @@ def test_the_picture_shown_is_the_one_of_the_sound_played(private_sink) -> None:
 
 
 @pytest.mark.slow
+def test_the_strips_scroll_in_step_with_the_sound_played(private_sink) -> None:
+    """Strip frames are held until their audio is heard: when the window receives one, the
+    input has moved on by the chunk plus the playback delay less the algorithmic latency (the
+    audio of a strip frame is ready that latency after capture), not just by the chunk."""
+    with LiveSession(SessionOptions.demo(output="default", backend="onnxruntime")) as session:
+        period = session.engine.chunk_ms / 1000.0
+        algorithmic = session.engine.algorithmic_latency_ms / 1000.0
+        session.start()
+        deadline = time.monotonic() + 20.0
+        while _played_position_s(session) < 1.0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        session.poll_frames()  # what was due before the delay settled
+        ahead, expected = [], []
+        stop = time.monotonic() + 2.0
+        while time.monotonic() < stop:
+            time.sleep(0.01)
+            newest = (session.audio.position + session.audio.available) / session.rate
+            for frame in session.poll_frames():
+                ahead.append(newest - frame.time_s)
+                expected.append(period + session.playback_delay_s - algorithmic)
+        assert session.error is None
+    ahead, expected = np.asarray(ahead), np.asarray(expected)
+    assert len(ahead) >= 40, "too few strip frames in 2 s"
+    assert expected.min() > 2 * period  # the delay is worth having: several chunks
+    assert np.median(np.abs(ahead - expected)) <= period + 0.015, np.round(1000 * (ahead - expected))
+
+
+@pytest.mark.slow
 def test_without_an_output_the_picture_waits_for_the_algorithmic_latency() -> None:
     with LiveSession(SessionOptions.demo(output=None, backend="onnxruntime")) as session:
         delay = session.engine.algorithmic_latency_ms / 1000.0

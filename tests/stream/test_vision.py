@@ -47,26 +47,49 @@ def _vision(separator, visual, detector=None, **changes) -> Vision:
 
 def test_manual_regions_get_embeddings_smoothed_over_time(separator, visual,
                                                           demo_frames) -> None:
+    # two violins: their pictures are needed to tell them apart, so they count
+    other = (200.0, 40.0, 300.0, 140.0)
     vision = _vision(separator, visual, smoothing=0.3)
     assert vision.classes == () and vision.snapshot.tracks == ()
     vision.add_region(BOX, "Violin")
+    vision.add_region(other, "Violin")
     first = vision.update(demo_frames[0], 0.0, 0)
-    (track,) = first.tracks
+    track = first.tracks[0]
     assert track.class_name == "Violin" and track.manual and track.box == BOX
-    (obj,) = first.objects
+    obj = first.objects[0]
     assert obj.track_id == track.track_id and obj.label == "Violin"
     assert obj.embedding.shape == (separator.config.embed_dim,)
     assert obj.embedding.dtype == np.float32 and np.isfinite(obj.embedding).all()
+    assert all(c.used_appearance for c in vision.conditions.values())
+    assert not np.allclose(first.objects[0].embedding, first.objects[1].embedding)
     assert first.image is demo_frames[0] and first.frame_index == 0 and vision.rounds == 0
     same = vision.update(demo_frames[5], 0.2, 5)  # not due yet: the embedding is kept
     assert np.array_equal(same.objects[0].embedding, obj.embedding)
 
     alone = _vision(separator, visual)  # what the later frame alone gives
     alone.add_region(BOX, "Violin")
+    alone.add_region(other, "Violin")
     fresh = alone.update(demo_frames[40], 1.6, 40).objects[0].embedding
     smoothed = vision.update(demo_frames[40], 1.6, 40).objects[0].embedding
     assert not np.allclose(fresh, obj.embedding)
+    # the condition is linear in the appearance: smoothing one smooths the other
     assert np.allclose(smoothed, 0.7 * obj.embedding + 0.3 * fresh, atol=1e-5)
+
+
+def test_a_picture_counts_only_where_another_instrument_shares_the_class(
+        separator, visual, demo_frames) -> None:
+    vision = _vision(separator, visual)
+    vision.add_region(BOX, "Violin")
+    vision.add_region((200.0, 40.0, 300.0, 140.0), "Cello")
+    both = vision.update(demo_frames[0], 0.0, 0)
+    assert [c.used_appearance for c in vision.conditions.values()] == [False, False]
+    assert all("no other instrument of its class" in c.reason
+               for c in vision.conditions.values())
+    np.testing.assert_array_equal(both.objects[0].embedding, separator.embed("Violin"))
+    vision.add_named("violin")  # a second violin, by name: now the region's picture counts
+    vision.update(demo_frames[1], 0.04, 1)
+    used = [c.used_appearance for c in vision.conditions.values()]
+    assert used == [True, False, False]  # region violin, cello, the named violin
 
 
 def test_tracks_are_removed_and_frames_may_be_missing(separator, visual, demo_frames) -> None:
@@ -160,9 +183,9 @@ def test_the_guard_leaves_out_a_picture_the_model_does_not_recognise(separator, 
                                                                      demo_frames) -> None:
     guarded = _vision(separator, visual, conditioner=separator.conditioner)
     guarded.add_region(BOX, "Violin")
-    (obj,) = guarded.update(demo_frames[0], 0.0, 0).objects
-    (condition,) = guarded.conditions.values()
-    assert not condition.used_appearance  # the untrained tiny model recognises nothing
-    assert "look like" in condition.reason or "unsure" in condition.reason
-    class_only = separator.conditioner.condition(CLASSES.index("Violin"))
-    np.testing.assert_array_equal(obj.embedding, class_only.embedding)
+    guarded.add_region((200.0, 40.0, 300.0, 140.0), "Violin")  # needed: two violins
+    objects = guarded.update(demo_frames[0], 0.0, 0).objects
+    for obj, condition in zip(objects, guarded.conditions.values()):
+        assert not condition.used_appearance  # the untrained tiny model recognises nothing
+        assert "look like" in condition.reason or "unsure" in condition.reason
+        np.testing.assert_array_equal(obj.embedding, separator.embed("Violin"))

@@ -12,7 +12,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from crn_live.config import SynthConfig
 from crn_live.data.clips import find_clips
+from crn_live.data.scene import SceneRenderer, SlotVisual
+from crn_live.instruments import CLASSES
 from crn_live.data.video import read_frames
 from crn_live.errors import UserError
 from crn_live.models import load_checkpoint, save_checkpoint
@@ -45,6 +48,23 @@ def test_bundled_detector_finds_the_instruments_of_generated_frames(clip_sets,
     clips = find_clips(clip_sets[2]) + find_clips(clip_sets[3])
     found, total = _recall(bundled_detector, clips)
     assert total == 42 and found >= 0.9 * total
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("class_name", CLASSES)
+def test_every_class_is_found_alone_in_a_drawn_scene(class_name, bundled_detector) -> None:
+    """Each of the 28 classes, drawn by crn-synth's scene renderer in three scenes of its own,
+    is found with its class and a box overlapping the true one by IoU >= 0.5 in most frames."""
+    silent = np.zeros(0)
+    hits = 0
+    for seed in (101, 202, 303):
+        scene = SceneRenderer([SlotVisual(class_name, silent, silent)], SynthConfig(), seed)
+        for index in (10, 60):
+            found = bundled_detector.detect(scene.frame(index))
+            mine = found.labels == CLASSES.index(class_name)
+            hits += bool(mine.any() and box_iou(scene.boxes(index)[0],
+                                                found.boxes[mine]).max() >= 0.5)
+    assert hits >= 5, f"{class_name} found in {hits} of 6 frames"
 
 
 def test_exported_graph_detects_the_same(clip_sets, bundled_detector, tmp_path) -> None:
