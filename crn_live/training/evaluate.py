@@ -332,19 +332,20 @@ DRAWN_FRAMES = (0, 25, 50, 75)
 
 
 def drawn_crops(classes: Sequence[str], crop_size: int, seed: int = 0) -> np.ndarray:
-    """``(len(DRAWN_FRAMES), len(classes), S, S, 3)`` uint8 RGB: crops of a crn-synth scene
-    showing players of ``classes`` (the project's own drawings), at a few moments."""
+    """``(len(DRAWN_FRAMES), len(classes), S, S, 3)`` uint8 RGB: crops of crn-synth scenes
+    each showing one player of a class of ``classes`` (the project's own drawings), at a few
+    moments."""
     from crn_live.config import SynthConfig
     from crn_live.data.scene import SceneRenderer, SlotVisual
     from crn_live.data.video import crop_box
 
     silent = np.zeros(0)
-    scene = SceneRenderer([SlotVisual(c, silent, silent) for c in classes], SynthConfig(), seed)
-    out = []
-    for index in DRAWN_FRAMES:
-        frame = scene.frame(index)
-        out.append([crop_box(frame, box, crop_size) for box in scene.boxes(index)])
-    return np.ascontiguousarray(np.asarray(out, np.uint8))
+    out = np.zeros((len(DRAWN_FRAMES), len(classes), crop_size, crop_size, 3), np.uint8)
+    for k, name in enumerate(classes):
+        scene = SceneRenderer([SlotVisual(name, silent, silent)], SynthConfig(), seed + k)
+        for row, index in enumerate(DRAWN_FRAMES):
+            out[row, k] = crop_box(scene.frame(index), scene.boxes(index)[0], crop_size)
+    return out
 
 
 def readme_reference_sdri(folder: Path) -> dict[str, float]:
