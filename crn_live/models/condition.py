@@ -12,9 +12,12 @@ the class alone gives full quality, and the appearance only adds what tells two 
 
 Pictures are used only where they are needed (:meth:`Conditioner.conditions`): an
 instrument whose class no other instrument of the mixture shares is separated by its class
-alone, which is at least as good (measured: the appearance of a drawn player adds nothing the
-class does not say, and its variation costs a few tenths of a dB); only players of one class are
-told apart by their pictures.
+alone; only players of one class are told apart by their pictures. Measured with the bundled
+model on the synthetic test split (``crn-eval --streaming``: ``streaming_class`` against
+``streaming_appearance``), drawn pictures through the guard add 0.2 dB SDRi on average (+0.4
+for 3 sources, -0.1 for 2), and a real camera's pictures are what the guard leaves out; the
+class alone is the default that cannot be fooled by a picture, ``only_when_needed=False``
+offers every picture to the guard.
 
 The guard (:meth:`Conditioner.trusts`): the visual encoder was trained on the project's
 drawings only. A crop unlike them (a real photo) gives an appearance embedding that means
