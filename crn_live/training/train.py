@@ -92,6 +92,7 @@ class Batch:
     crops: torch.Tensor  # (objects, 3, S, S) in [0, 1]
     class_ids: torch.Tensor  # (objects,)
     mixture_ids: torch.Tensor  # (objects,)
+    keep: torch.Tensor  # (objects,) 1.0: the appearance is used, 0.0: the class alone
 
 
 def window_samples(config: ModelConfig) -> int:
@@ -106,8 +107,11 @@ def mixture_spec(model: ModelConfig, train: TrainConfig) -> MixtureSpec:
 
 
 def collate(examples: list[Example], rng: np.random.Generator | None = None,
-            gain_db: tuple[float, float] = (0.0, 0.0)) -> Batch:
-    """Stack examples; with ``rng``: a random gain per mixture and random crop mirroring."""
+            gain_db: tuple[float, float] = (0.0, 0.0),
+            appearance_dropout: float = 0.0) -> Batch:
+    """Stack examples; with ``rng``: a random gain per mixture, random crop mirroring and the
+    objects whose appearance is dropped (``appearance_dropout`` of them; drawn from ``rng``,
+    so a resumed run drops the very same ones)."""
     mixes, stems, crops = [], [], []
     for example in examples:
         gain = 1.0 if rng is None else 10 ** (rng.uniform(*gain_db) / 20)
@@ -126,6 +130,9 @@ def collate(examples: list[Example], rng: np.random.Generator | None = None,
         crops=images.permute(0, 3, 1, 2).float() / 255.0,
         class_ids=torch.from_numpy(np.concatenate([e.class_ids for e in examples])),
         mixture_ids=torch.from_numpy(ids.astype(np.int64)),
+        keep=torch.from_numpy((rng.random(len(ids)) >= appearance_dropout
+                               if rng is not None else np.ones(len(ids), bool))
+                              .astype(np.float32)),
     )
 
 
@@ -153,16 +160,14 @@ class TrainingStep(nn.Module):
                                    visual=train.visual_weight)
         end = system.config.context_frames - system.config.lookahead_frames
         self.emitted = slice(end - system.config.chunk_frames, end)
-        self.appearance_dropout = train.appearance_dropout
 
     def forward(self, mix: torch.Tensor, stems: torch.Tensor, crops: torch.Tensor,
-                class_ids: torch.Tensor, mixture_ids: torch.Tensor) -> Any:
+                class_ids: torch.Tensor, mixture_ids: torch.Tensor, keep: torch.Tensor) -> Any:
         with torch.no_grad():
             mix_mag = self.front(mix)[mixture_ids][:, None]
             stem_mag = self.front(stems)[:, None]
         appearance = self.system.visual(crops)
-        keep = (torch.rand(len(class_ids), device=crops.device) >= self.appearance_dropout)
-        conditions = self.system.condition(class_ids, appearance, keep.float())
+        conditions = self.system.condition(class_ids, appearance, keep)
         masks = self.system.crn(log_magnitude(mix_mag), mix_mag, conditions, mixture_ids)
         visual_logits = self.system.condition.head(appearance) if self.weights.visual else None
         logits = features = target = None
@@ -390,7 +395,8 @@ def _train_step(s: _Session) -> LossTerms:
     """One optimiser step on a batch drawn from ``(seed, rank, step)``; its loss terms."""
     train = s.run.train
     rng = np.random.default_rng([train.seed, s.rank, s.state.step])
-    batch = collate([s.sampler.example(rng) for _ in range(train.batch)], rng, train.gain_db)
+    batch = collate([s.sampler.example(rng) for _ in range(train.batch)], rng, train.gain_db,
+                    train.appearance_dropout)
     for group in s.optimizer.param_groups:
         group["lr"] = train.lr_at(s.state.step)
     terms = s.step_module(*(t.to(s.device) for t in dataclasses.astuple(batch)))

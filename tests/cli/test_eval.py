@@ -24,7 +24,7 @@ def test_crn_eval_reports_every_method_and_the_oracle_beats_the_mixture(
                       str(checkpoint), "--streaming", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     methods = ("mixture", "oracle_irm", "offline", "streaming", "offline_class",
-               "streaming_class")
+               "streaming_class", "offline_appearance", "streaming_appearance")
     assert set(report["methods"]) == set(methods)
     for scores in report["methods"].values():
         assert set(scores) == {"sdr", "sir", "sar", "sdri"}

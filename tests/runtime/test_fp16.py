@@ -48,7 +48,9 @@ from crn_live.runtime.fp16 import (
 from tests.runtime.bundled_graphs import GRAPHS, graph_feeds
 
 #: (max abs, mean abs) error bars of the fp16 graph vs the fp32 graph, per graph and check.
-ORT_BARS = {"separator_step": (5e-3, 3e-4), "detector": (2e-3, 1e-4), "visual": (1e-2, 2e-3)}
+#: The separator step's worst mask error was 4e-3 with the version 1 weights and is 5.5e-3
+#: with the class-conditioned ones (masks in [0, 1]: half a percent at one bin).
+ORT_BARS = {"separator_step": (6e-3, 3e-4), "detector": (2e-3, 1e-4), "visual": (1e-2, 2e-3)}
 REFERENCE_BARS = {"separator_step": (5e-3, 5e-4), "detector": (2.5e-3, 1e-4),
                   "visual": (1.5e-2, 4e-3)}
 

@@ -97,7 +97,8 @@ def test_a_clip_is_scored_against_the_mixture_and_the_oracle(clip_sets, separato
     seen: list[str] = []
     report = evaluate(separator, [clip], progress=lambda scored: seen.append(scored.clip))
     assert report["clips"][0]["clip"] == clip.name and seen == [clip.name]
-    assert set(report["methods"]) == {"mixture", "oracle_irm", "offline", "offline_class"}
+    assert set(report["methods"]) == {"mixture", "oracle_irm", "offline", "offline_class",
+                                      "offline_appearance"}
     assert report["model"]["refine_iterations"] == separator.config.refine_iterations
     assert "streaming_minus_offline_sdr" not in report and "detection" not in report
 
