@@ -165,10 +165,7 @@ def evaluate_clip(separator: Separator, clip: Clip, methods: tuple[str, ...],
             masks = separator.masks(mix_mag, embeddings, mode)
             estimates[mode] = separator.apply(mix, rate, masks).sources
     if class_modes:
-        embeddings = clip_embeddings(separator, clip, picture=False)
-        for method in class_modes:
-            masks = separator.masks(mix_mag, embeddings, CLASS_ONLY[method])
-            estimates[method] = separator.apply(mix, rate, masks).sources
+        estimates.update(_class_estimates(separator, mix, classes, methods, mix_mag))
     if looks:
         embeddings = clip_embeddings(separator, clip, only_when_needed=False)
         for method in looks:
