@@ -232,19 +232,27 @@ def test_the_strips_scroll_in_step_with_the_sound_played(private_sink) -> None:
         while _played_position_s(session) < 1.0 and time.monotonic() < deadline:
             time.sleep(0.02)
         session.poll_frames()  # what was due before the delay settled
+        # A frame handed over by a poll became due somewhere since the poll before it (each
+        # poll takes everything due), so at its release the input had moved on by between
+        # ``since`` and ``now`` past it: the test's own poll lateness (a loaded machine sleeps
+        # long) widens that span instead of counting as a sync error.
+        before = (session.audio.position + session.audio.available) / session.rate
         ahead, expected = [], []
         stop = time.monotonic() + 2.0
         while time.monotonic() < stop:
             time.sleep(0.01)
             newest = (session.audio.position + session.audio.available) / session.rate
             for frame in session.poll_frames():
-                ahead.append(newest - frame.time_s)
+                ahead.append((before - frame.time_s, newest - frame.time_s))
                 expected.append(period + session.playback_delay_s - algorithmic)
+            before = newest
         assert session.error is None
-    ahead, expected = np.asarray(ahead), np.asarray(expected)
-    assert len(ahead) >= 40, "too few strip frames in 2 s"
+    spans, expected = np.asarray(ahead), np.asarray(expected)
+    assert len(spans) >= 40, "too few strip frames in 2 s"
     assert expected.min() > 2 * period  # the delay is worth having: several chunks
-    assert np.median(np.abs(ahead - expected)) <= period + 0.015, np.round(1000 * (ahead - expected))
+    # how far the expected offset lies outside the span in which the frame was released
+    miss = np.maximum(spans[:, 0] - expected, 0.0) + np.maximum(expected - spans[:, 1], 0.0)
+    assert np.median(miss) <= period + 0.015, np.round(1000 * (spans - expected[:, None]))
 
 
 @pytest.mark.slow
