@@ -97,15 +97,25 @@ class SynthConfig:
     height: int = 240
     seconds: float = 10.0
     sources: int = 2
-    reverb_probability: float = 0.5
-    level_spread_db: float = 6.0
+    reverb_probability: float = 0.8
+    level_spread_db: float = 10.0
     music: str = "both"  # procedural | scores | both
+    #: how much players shape their notes (vibrato, swells, glides, articulation, drift): 0 plays
+    #: the notes as written, 1 as :mod:`crn_live.data.expression` draws it
+    expression: float = 1.0
+    room: str = "ism"  # ism (pyroomacoustics image sources) | simple (the old hand-made room)
+    microphone: bool = True  # microphone and preamp colouring (EQ, low-cut, compression)
+    noise_floor: bool = True  # the microphone's self-noise (its own file, in no stem)
 
     def __post_init__(self) -> None:
         if self.seconds <= 0 or self.sources < 1 or self.fps <= 0:
             raise ValueError("seconds, sources and fps must be positive")
         if self.music not in ("procedural", "scores", "both"):
             raise ValueError(f"unknown music kind {self.music!r}")
+        if self.room not in ("ism", "simple"):
+            raise ValueError(f"unknown room model {self.room!r}")
+        if not 0.0 <= self.expression <= 1.0:
+            raise ValueError("expression must be within [0, 1]")
 
     @property
     def n_samples(self) -> int:

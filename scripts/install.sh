@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything crn-live needs on a fresh Debian/Ubuntu machine (CPU), then the package.
-# System: FluidSynth + the FluidR3 General MIDI SoundFont (corpus), ffmpeg (audio of videos),
+# System: FluidSynth + the FluidR3 General MIDI SoundFont (corpus) with csound's GM bank and the
+# two AVL drum kits (the training palette, less the 135 MB OPL3 bank: README), ffmpeg (audio of videos),
 # PortAudio + PulseAudio (real audio devices, a null sink in tests), libsndfile, and the
 # libraries Qt needs offscreen and on an X display (the xcb platform plugin's libxcb-* set),
 # with Xvfb for tests of the real window.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-PACKAGES="fluidsynth libfluidsynth3 fluid-soundfont-gm libsndfile1 libportaudio2 pulseaudio \
+PACKAGES="fluidsynth libfluidsynth3 fluid-soundfont-gm csound-soundfont avldrums.lv2-soundfont \
+  libsndfile1 libportaudio2 pulseaudio \
   libasound2-plugins libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb ffmpeg \
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libxkbcommon-x11-0"

@@ -231,13 +231,13 @@ def bench_synth(clips: int, seconds: float, sources: int, workers: int, json_pat
     """Generate ``clips`` clips with ``workers`` processes; clips per minute and the time one hour
     of audio would take (the corpus target: one hour of 2-source clips in under 15 minutes)."""
     from crn_live.config import SynthConfig
-    from crn_live.data.render import resolve_soundfont
+    from crn_live.data.soundfonts import resolve
     from crn_live.data.synth import CorpusRequest, generate
 
     config = SynthConfig(seconds=seconds, sources=sources)
     with tempfile.TemporaryDirectory(prefix="crn-bench-synth-") as tmp:
         request = CorpusRequest(out=Path(tmp), clips=clips, split="train", seed=1234,
-                                config=config, soundfont=resolve_soundfont(None))
+                                config=config, soundfonts=resolve(None))
         started = time.perf_counter()
         generate(request, workers=workers)
         elapsed = time.perf_counter() - started
@@ -245,7 +245,7 @@ def bench_synth(clips: int, seconds: float, sources: int, workers: int, json_pat
     per_minute = clips / elapsed * 60.0
     result = {
         "benchmark": "synth", "clips": clips, "seconds_per_clip": seconds, "sources": sources,
-        "workers": workers, "soundfont": request.soundfont.name, "elapsed_s": round(elapsed, 2),
+        "workers": workers, "soundfont": request.soundfonts[0].path.name, "elapsed_s": round(elapsed, 2),
         "clips_per_minute": round(per_minute, 2),
         "minutes_per_audio_hour": round(3600.0 / seconds / per_minute, 2),
         "target_minutes_per_audio_hour": 15.0,

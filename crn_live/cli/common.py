@@ -55,6 +55,20 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {text}")
+    return value
+
+
 def instrument_names(text: str | None, max_objects: int | None = None) -> tuple[str, ...]:
     """``--instruments`` text -> class names (``"violin, contrabass"`` -> ``("Violin", "Double
     bass")``, repeats once); one-line :class:`UserError` for an unknown name (with the close

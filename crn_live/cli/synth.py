@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from crn_live.cli.common import entry, positive_float, positive_int, progress_bar
+from crn_live.cli.common import (entry, non_negative_float, positive_float, positive_int,
+                                 progress_bar, unit_float)
 from crn_live.errors import UserError
 
 
@@ -27,13 +28,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="corpus seed (0): same seed, same bytes")
     p.add_argument("--split", choices=("train", "val", "test"), default="train",
                    help="train uses only Bach and Palestrina scores; val/test the held-out ones")
-    p.add_argument("--soundfont", help="a .sf2/.sf3 file, or 'timgm6mb' (default: FluidR3_GM)")
+    p.add_argument("--soundfont",
+                   help="comma-separated SoundFonts each stem draws one from: .sf2/.sf3 files, "
+                        "fluidr3, sf_gmbank, opl3, black_pearl, red_zeppelin (drum kits), "
+                        "timgm6mb, or the palettes 'training' (all but TimGM6mb) and 'held-out' "
+                        "(TimGM6mb); default fluidr3. The MuseScore General fonts are refused "
+                        "(reserved for held-out evaluation)")
     p.add_argument("--scores", type=Path, help="render your own MIDI/MusicXML folder instead "
                                                "of the music21 corpus")
     p.add_argument("--music", choices=("procedural", "scores", "both"), default="both",
                    help="procedural music, real scores, or both (default)")
     p.add_argument("--classes", help="comma-separated instrument classes to draw from (all)")
     p.add_argument("--no-reverb", action="store_true", help="dry stems (no room)")
+    p.add_argument("--room", choices=("ism", "simple"), default="ism",
+                   help="rooms by pyroomacoustics' image-source method (default) or the old "
+                        "hand-made room")
+    p.add_argument("--expression", type=unit_float, default=1.0,
+                   help="how much players shape their notes, 0 (as written) to 1 (default)")
+    p.add_argument("--no-microphone", action="store_true",
+                   help="no microphone/preamp colouring (EQ, low-cut, compression)")
+    p.add_argument("--no-noise", action="store_true", help="no microphone noise floor")
+    p.add_argument("--level-spread", type=non_negative_float, default=10.0,
+                   help="each stem's level within +-DB of the others (10)")
     p.add_argument("--size", default="320x240", help="video frame size WxH (320x240)")
     p.add_argument("--start-index", type=int, default=0, help="index of the first clip (0)")
     p.add_argument("--workers", type=positive_int, default=1, help="parallel processes (1)")
@@ -45,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
 def synth_request(args: argparse.Namespace):
     """Validate ``crn-synth`` arguments into a :class:`CorpusRequest` (UserError otherwise)."""
     from crn_live.config import SynthConfig
-    from crn_live.data.render import resolve_soundfont
+    from crn_live.data.soundfonts import resolve
     from crn_live.data.synth import CorpusRequest
     from crn_live.instruments import CLASSES, parse_class_list
 
@@ -59,9 +75,12 @@ def synth_request(args: argparse.Namespace):
     if args.scores is not None and args.music == "procedural":
         raise UserError("--scores needs --music scores or both")
     config = SynthConfig(seconds=args.seconds, sources=args.sources, width=width, height=height,
-                         music=args.music, reverb_probability=0.0 if args.no_reverb else 0.5)
+                         music=args.music, level_spread_db=args.level_spread,
+                         reverb_probability=0.0 if args.no_reverb else 0.8, room=args.room,
+                         expression=args.expression, microphone=not args.no_microphone,
+                         noise_floor=not args.no_noise)
     return CorpusRequest(out=args.out, clips=args.clips, split=args.split, seed=args.seed,
-                         config=config, soundfont=resolve_soundfont(args.soundfont),
+                         config=config, soundfonts=resolve(args.soundfont),
                          classes=classes, scores=args.scores, start_index=args.start_index)
 
 
@@ -70,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser().parse_args(argv)
     request = synth_request(args)
-    if args.soundfont is None and request.soundfont.name == "TimGM6mb.sf2":
+    if args.soundfont is None and request.soundfonts[0].key == "timgm6mb":
         print("crn-synth: note: FluidR3_GM not found, using the lighter TimGM6mb "
               "(apt-get install fluid-soundfont-gm for the default)", file=sys.stderr)
     prepared = prepare(request, resume=args.resume)
@@ -86,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
     elapsed = time.perf_counter() - started
     print(f"{len(written)} clips in {request.out} ({elapsed:.1f} s, "
-          f"soundfont {request.soundfont.name})")
+          f"soundfonts {', '.join(f.key for f in request.soundfonts)})")
     return 0
 
 

@@ -46,6 +46,7 @@ class Example:
 class _Cached:
     stems: np.ndarray  # (slots, samples) at the model rate
     mix: np.ndarray  # (samples,)
+    noise: np.ndarray  # (samples,) the mixture less its stems: the microphone's noise floor
     crop_times: np.ndarray  # (n,) seconds
     crops: np.ndarray  # (n, slots, S, S, 3)
 
@@ -83,7 +84,11 @@ class MixtureSampler:
         crops = np.stack([self._crop(d, s, a) for _, s, a, d in parts])
         ids = np.array([c.slots[s].class_id for c, s, _, _ in parts], np.int64)
         names = tuple(f"{c.name}/{c.slots[s].name}" for c, s, _, _ in parts)
-        return Example(stems.sum(axis=0), stems, crops, ids, names)
+        # the microphone noise of the first clip's recording, at that stem's window: in the
+        # mixture, in no stem (silence for clips recorded without one)
+        _, _, start, data = parts[0]
+        noise = data.noise[start:start + self.spec.window_samples]
+        return Example(stems.sum(axis=0) + noise, stems, crops, ids, names)
 
     def _ensemble(self, rng: np.random.Generator) -> Example:
         clip = self._ensembles[int(rng.integers(len(self._ensembles)))]
@@ -124,7 +129,9 @@ class MixtureSampler:
         mix = _pad_to(clip.mix(rate)[None], self.spec.window_samples)[0]
         n_frames = int(clip.meta["n_frames"])
         frames = spaced_frames(n_frames, clip.fps, self.spec.crops_per_second)
-        cached = _Cached(stems, mix, frames / clip.fps, clip.crops(frames, self.spec.crop_size))
+        noise = (mix - stems.sum(axis=0)).astype(np.float32)  # the mixture beyond its stems
+        cached = _Cached(stems, mix, noise, frames / clip.fps,
+                         clip.crops(frames, self.spec.crop_size))
         self._cache[key] = cached
         if len(self._cache) > self._cache_clips:
             self._cache.popitem(last=False)

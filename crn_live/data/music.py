@@ -53,6 +53,12 @@ class Note:
     ``bend``: an optional pitch-bend curve, ``(time in seconds, offset in semitones)`` points
     from the onset to the release (times absolute, like ``start``); the renderer sends it on the
     part's channel, so it is meant for monophonic lines. Empty for plain notes.
+
+    ``expression`` and ``brightness`` carry a performance (:mod:`crn_live.data.expression`):
+    an expression curve, ``(time in seconds, CC 11 value 0..127)`` points over the note, and a
+    CC 74 brightness value (0..127) sent at the onset. A part with either on any note is
+    rendered one note per MIDI channel, so that each note's bend, expression and brightness are
+    its own. Empty / ``None`` for plain notes, which render exactly as before.
     """
 
     start: float
@@ -60,6 +66,13 @@ class Note:
     pitch: int
     velocity: int
     bend: tuple[tuple[float, float], ...] = ()
+    expression: tuple[tuple[float, int], ...] = ()
+    brightness: int | None = None
+
+    @property
+    def performed(self) -> bool:
+        """Whether the note carries a per-note performance (expression curve or brightness)."""
+        return bool(self.expression) or self.brightness is not None
 
 
 @dataclasses.dataclass(frozen=True)

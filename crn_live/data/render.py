@@ -8,29 +8,42 @@ Notes with a pitch-bend curve (:attr:`crn_live.data.music.Note.bend`, used by th
 style) are sent as pitch-bend events, after setting the channel's pitch-bend range (RPN 0) to
 :data:`crn_live.data.music.BEND_RANGE` semitones; a part without curves gets exactly the
 note-on / note-off events it always got.
+
+A *performed* part (any note with an expression curve or a brightness,
+:attr:`crn_live.data.music.Note.performed`, written by :mod:`crn_live.data.expression`) is
+rendered one note per MIDI channel: notes are dealt over the 15 melodic channels (the percussion
+channel is skipped), always to the channel idle the longest (round-robin while notes do not
+overlap), and every channel gets the part's program and the bend range. Each note then sends its
+own bend curve, expression (CC 11) curve and brightness (CC 74) on its channel. FluidSynth's
+default velocity-to-filter modulator leaves our SoundFonts' timbre unchanged with velocity (the
+presets' filters are open above the Nyquist frequency), so for parts with brightness the synth
+gets one more default modulator, CC 74 to the filter cutoff (:func:`add_brightness_modulator`).
+Breath and bow noise are not rendered here: :func:`crn_live.data.expression.render_performed`
+adds them to the stem.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 from pathlib import Path
 
 import numpy as np
 
 from crn_live.data.music import BEND_RANGE, Note
-from crn_live.errors import UserError
+from crn_live.data.soundfonts import SoundFontError
 
-FLUIDR3_PATHS = (
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "/usr/share/soundfonts/FluidR3_GM.sf2",
-    "/usr/share/sounds/sf3/FluidR3_GM.sf3",
-)
 PERCUSSION_CHANNEL = 9
 BLOCK = 4096
-# Event kinds, in the order they are sent at the same sample: releases, bends, onsets (so that
-# a note starts at the bend its curve begins with).
-NOTE_OFF, BEND, NOTE_ON = 0, 1, 2
+# Event kinds. At the same sample they are sent releases, bends, controls, onsets (so that a note
+# starts at the bend and controls its curves begin with); :func:`note_events` sorts by kind.
+NOTE_OFF, BEND, NOTE_ON, CONTROL = 0, 1, 2, 3
+_SEND_ORDER = {NOTE_OFF: 0, BEND: 1, CONTROL: 2, NOTE_ON: 3}
+#: Channels a performed part's notes are dealt over: all but the percussion channel.
+MELODIC_CHANNELS = tuple(c for c in range(16) if c != PERCUSSION_CHANNEL)
+EXPRESSION_CC, BRIGHTNESS_CC = 11, 74
+#: Filter-cutoff shift (cents) of CC 74 = 0 under :func:`add_brightness_modulator`; CC 74 = 127
+#: leaves the preset's own cutoff, values between move it linearly (in cents).
+BRIGHTNESS_RANGE_CENTS = 7200.0
 
 
 def bend_value(semitones: float, bend_range: int = BEND_RANGE) -> int:
@@ -66,42 +79,75 @@ def note_events(notes: tuple[Note, ...], rate: int) -> list[tuple[int, int, int,
     return events
 
 
-class SoundFontError(UserError):
-    """No usable SoundFont or FluidSynth library."""
+def channel_events(notes: tuple[Note, ...], rate: int
+                   ) -> tuple[list[tuple[int, int, int, int, int, int]], list[int]]:
+    """Events of a performed part, one note per channel, and the channels used (ascending).
+
+    Events are ``(sample, kind, sequence, channel, key, value)`` in sending order (by sample,
+    then releases, bends, controls, onsets, then ``sequence``): ``key`` is the pitch
+    (note-on / note-off), the controller number (CONTROL) or 0 (BEND, ``value`` as for
+    pyfluidsynth's ``pitch_bend``); ``sequence`` keeps a note's curve points in order. Each note
+    goes to the channel that fell idle first (a steal of the earliest-ending note when all 15
+    sound). At its onset a note sends its first bend (0 without a curve), its first expression
+    value (127 without a curve) and, when any note of the part has one, its brightness (127,
+    the preset's own cutoff, without one); curve points after the release are dropped.
+    """
+    events: list[tuple[int, int, int, int, int, int]] = []
+    free_at = {c: -1 for c in MELODIC_CHANNELS}
+    bright = any(n.brightness is not None for n in notes)
+    seq = 0
+
+    def add(sample: int, kind: int, channel: int, key: int, value: int) -> None:
+        nonlocal seq
+        events.append((sample, kind, seq, channel, key, value))
+        seq += 1
+
+    for n in sorted(notes, key=lambda n: (n.start, n.pitch, n.end)):
+        start, end = int(round(n.start * rate)), int(round(n.end * rate))
+        channel = min(MELODIC_CHANNELS, key=lambda c: (free_at[c], MELODIC_CHANNELS.index(c)))
+        free_at[channel] = end
+        for k, (when, semitones) in enumerate(n.bend or ((n.start, 0.0),)):
+            sample = start if k == 0 else int(round(when * rate))
+            if sample <= end:
+                add(max(sample, start), BEND, channel, 0, bend_value(semitones))
+        for k, (when, value) in enumerate(n.expression or ((n.start, 127),)):
+            sample = start if k == 0 else int(round(when * rate))
+            if sample <= end:
+                add(max(sample, start), CONTROL, channel, EXPRESSION_CC,
+                    int(np.clip(value, 0, 127)))
+        if bright:
+            value = 127 if n.brightness is None else int(np.clip(n.brightness, 0, 127))
+            add(start, CONTROL, channel, BRIGHTNESS_CC, value)
+        add(start, NOTE_ON, channel, n.pitch, n.velocity)
+        add(end, NOTE_OFF, channel, n.pitch, 0)
+    events.sort(key=lambda e: (e[0], _SEND_ORDER[e[1]], e[2]))
+    return events, sorted({e[3] for e in events})
 
 
-def bundled_timgm6mb() -> Path | None:
-    """The TimGM6mb SoundFont that ships inside the ``pretty_midi`` wheel, if installed."""
+def add_brightness_modulator(fluidsynth, synth) -> None:
+    """Add a default modulator CC 74 -> filter cutoff to ``synth`` (a pyfluidsynth ``Synth``):
+    unipolar, negative, linear, :data:`BRIGHTNESS_RANGE_CENTS` at CC 74 = 0, none at 127. It
+    applies to the voices started afterwards."""
+    lib = fluidsynth._fl
+    ptr, num = ctypes.c_void_p, ctypes.c_int
+    lib.new_fluid_mod.restype, lib.new_fluid_mod.argtypes = ptr, []
+    lib.fluid_mod_set_source1.argtypes = lib.fluid_mod_set_source2.argtypes = [ptr, num, num]
+    lib.fluid_mod_set_dest.argtypes = [ptr, num]
+    lib.fluid_mod_set_amount.argtypes = [ptr, ctypes.c_double]
+    lib.fluid_synth_add_default_mod.argtypes = [ptr, ptr, num]
+    lib.fluid_synth_add_default_mod.restype = num
+    lib.delete_fluid_mod.argtypes = [ptr]
+    mod_cc, mod_negative, mod_none, gen_filter_fc, add_mode = 16, 1, 0, 8, 1
+    mod = lib.new_fluid_mod()
     try:
-        import pretty_midi
-    except ImportError:
-        return None
-    path = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
-    return path if path.is_file() else None
-
-
-def resolve_soundfont(requested: str | None) -> Path:
-    """The SoundFont to use: ``requested`` (a path, or ``timgm6mb``), else FluidR3, else TimGM6mb."""
-    if requested:
-        if requested.lower() == "timgm6mb":
-            found = bundled_timgm6mb()
-            if found is None:
-                raise SoundFontError("TimGM6mb needs the pretty_midi package: pip install pretty_midi")
-            return found
-        path = Path(requested).expanduser()
-        if not path.is_file():
-            raise SoundFontError(f"soundfont {path} not found; pass an existing .sf2/.sf3 file")
-        if path.suffix.lower() not in (".sf2", ".sf3"):
-            raise SoundFontError(f"{path} is not a SoundFont (.sf2/.sf3)")
-        return path
-    for candidate in FLUIDR3_PATHS:
-        if os.path.isfile(candidate):
-            return Path(candidate)
-    found = bundled_timgm6mb()
-    if found is None:
-        raise SoundFontError("no SoundFont found: apt-get install fluid-soundfont-gm, "
-                             "or pass --soundfont FILE.sf2")
-    return found
+        lib.fluid_mod_set_source1(mod, BRIGHTNESS_CC, mod_cc | mod_negative)
+        lib.fluid_mod_set_source2(mod, mod_none, 0)
+        lib.fluid_mod_set_dest(mod, gen_filter_fc)
+        lib.fluid_mod_set_amount(mod, -BRIGHTNESS_RANGE_CENTS)
+        if lib.fluid_synth_add_default_mod(synth.synth, mod, add_mode) != 0:
+            raise SoundFontError("FluidSynth refused the CC 74 brightness modulator")
+    finally:
+        lib.delete_fluid_mod(mod)  # FluidSynth keeps its own copy
 
 
 def _fluidsynth():
@@ -121,10 +167,11 @@ class FluidRenderer:
     FluidSynth's sample cache, held by a keeper synth, so a fresh synth costs milliseconds.
     """
 
-    def __init__(self, soundfont: Path, sample_rate: int):
+    def __init__(self, soundfont: Path, sample_rate: int, drum_bank: int = 128):
         self._fluidsynth = _fluidsynth()
         self.soundfont = soundfont
         self.sample_rate = sample_rate
+        self.drum_bank = drum_bank  # GM kits are bank 128; a kit-only font's kit is bank 0
         self._keeper, self._keeper_sfid = self._new_synth()
         write_float = self._fluidsynth._fl.fluid_synth_write_float
         write_float.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
@@ -146,11 +193,16 @@ class FluidRenderer:
 
     def render(self, notes: tuple[Note, ...], program: int, is_drum: bool,
                n_samples: int) -> np.ndarray:
-        """Mono float32 audio ``(n_samples,)`` of ``notes`` on GM ``program`` (or the drum kit)."""
+        """Mono float32 audio ``(n_samples,)`` of ``notes`` on GM ``program`` (or the drum kit).
+
+        A performed part (see the module docstring) is rendered one note per channel."""
+        if not is_drum and any(n.performed for n in notes):
+            return self._render_performed(notes, program, n_samples)
         synth, sfid = self._new_synth()
         try:
             channel = PERCUSSION_CHANNEL if is_drum else 0
-            synth.program_select(channel, sfid, 128 if is_drum else 0, 0 if is_drum else program)
+            synth.program_select(channel, sfid, self.drum_bank if is_drum else 0,
+                                 0 if is_drum else program)
             events = note_events(notes, self.sample_rate)
             if any(kind == BEND for _, kind, _, _ in events):
                 set_bend_range(synth, channel, BEND_RANGE)
@@ -164,6 +216,33 @@ class FluidRenderer:
                     synth.noteoff(channel, key)
                 else:
                     synth.pitch_bend(channel, value)
+            self._pull(synth, out, cursor, n_samples)
+        finally:
+            synth.delete()
+        return out
+
+    def _render_performed(self, notes: tuple[Note, ...], program: int,
+                          n_samples: int) -> np.ndarray:
+        synth, sfid = self._new_synth()
+        try:
+            events, channels = channel_events(notes, self.sample_rate)
+            if any(n.brightness is not None for n in notes):
+                add_brightness_modulator(self._fluidsynth, synth)
+            for channel in channels:
+                synth.program_select(channel, sfid, 0, program)
+                set_bend_range(synth, channel, BEND_RANGE)
+            out = np.zeros(n_samples, np.float32)
+            cursor = 0
+            for when, kind, _, channel, key, value in events:
+                cursor = self._pull(synth, out, cursor, min(when, n_samples))
+                if kind == NOTE_ON:
+                    synth.noteon(channel, key, value)
+                elif kind == NOTE_OFF:
+                    synth.noteoff(channel, key)
+                elif kind == BEND:
+                    synth.pitch_bend(channel, value)
+                else:
+                    synth.cc(channel, key, value)
             self._pull(synth, out, cursor, n_samples)
         finally:
             synth.delete()

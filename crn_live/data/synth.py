@@ -1,11 +1,18 @@
 """``crn-synth``: the synthetic audio-visual ensemble corpus, one clip folder per clip.
 
 ```
-<clip>/mix.wav            mono float32 mixture at 44.1 kHz (the exact sum of the stems)
-<clip>/stems/<slot>.wav   one dry-or-roomed mono float32 stem per instrument slot
+<clip>/mix.wav            mono float32 mixture at 44.1 kHz: the exact sum of the stems and noise
+<clip>/stems/<slot>.wav   each instrument as recorded at the microphone (room, microphone, preamp)
+<clip>/noise.wav          the microphone's noise floor, in no stem (absent when turned off)
 <clip>/video.mp4          25 fps drawing of the players, moving with their notes
-<clip>/meta.json          per slot: class, GM program, role, notes, boxes per frame; rates, seed
+<clip>/meta.json          per slot: class, GM program, SoundFont, role, the notes as played, boxes
+                          per frame; the room, microphone chain and noise drawn; rates, seed
 ```
+Each stem draws its SoundFont from the request's palette (:mod:`crn_live.data.soundfonts`), is
+played with per-note expression (:mod:`crn_live.data.expression`) and recorded in a room
+through a microphone chain (:mod:`crn_live.data.mixing`). Timbre, playing and recording draw from
+generators of their own, so a clip rendered with another SoundFont, or without expression, has
+the same music, room and levels.
 Every clip is a pure function of ``(seed, split, index)`` and the request: the same seed gives
 the same bytes whatever the number of workers. A clip is written into a hidden ``.partial-``
 folder and renamed when complete, so an interrupted run never leaves half a clip behind.
@@ -29,11 +36,13 @@ from crn_live.config import SynthConfig, to_dict
 from crn_live.data import music, scores
 from crn_live.data.audio_io import write_wav
 from crn_live.data.mixing import mix_stems
+from crn_live.data.expression import render_performed
 from crn_live.data.render import FluidRenderer
+from crn_live.data.soundfonts import Palette, SoundFont
 from crn_live.errors import UserError
 from crn_live.instruments import BY_NAME, CLASSES, Instrument, class_id
 
-META_VERSION = 1
+META_VERSION = 2
 PARTIAL_PREFIX = ".partial-"
 
 
@@ -50,7 +59,7 @@ class CorpusRequest:
     split: str
     seed: int
     config: SynthConfig
-    soundfont: Path
+    soundfonts: tuple[SoundFont, ...]
     classes: tuple[str, ...] = CLASSES
     scores: Path | None = None
     start_index: int = 0
@@ -79,15 +88,17 @@ class ClipMaker:
     def __init__(self, request: CorpusRequest, pool: list[scores.ScoreRef]):
         self.request = request
         self.pool = pool
-        self._renderer: FluidRenderer | None = None
+        self._renderers: dict[Path, FluidRenderer] = {}
+        self.palette = Palette(request.soundfonts)
         self._parsed: OrderedDict[str, scores.ParsedScore] = OrderedDict()
         self._piece_weights = piece_weights(pool)
 
-    @property
-    def renderer(self) -> FluidRenderer:
-        if self._renderer is None:
-            self._renderer = FluidRenderer(self.request.soundfont, self.request.config.sample_rate)
-        return self._renderer
+    def renderer(self, font: SoundFont) -> FluidRenderer:
+        """The renderer of one font (each loaded once per process, when first drawn)."""
+        if font.path not in self._renderers:
+            self._renderers[font.path] = FluidRenderer(font.path, self.request.config.sample_rate,
+                                                       drum_bank=font.drum_bank)
+        return self._renderers[font.path]
 
     def make(self, index: int) -> Path:
         """Generate clip ``index`` into its folder; returns the folder."""
@@ -115,39 +126,56 @@ class ClipMaker:
         instruments = [BY_NAME[self.request.classes[k]] for k in names]
         programs = [int(rng.choice(i.programs)) for i in instruments]
         piece = self._piece(rng, instruments)
-        dry = [self.renderer.render(part, prog, inst.is_drum, cfg.n_samples)
-               for part, prog, inst in zip(piece.parts, programs, instruments)]
-        stems, mix, levels = mix_stems(dry, rng, cfg.sample_rate, cfg.reverb_probability,
-                                       cfg.level_spread_db)
+        video_seed = int(rng.integers(2**31))
+        # timbre, playing and recording each draw from their own generator, so that turning
+        # one off (or rendering the held-out font) leaves the music and the others as they were
+        fonts_rng, play_rng, room_rng = (np.random.default_rng([seed, k]) for k in (1, 2, 3))
+        fonts = [self.palette.draw(fonts_rng, inst.is_drum, drum_kit=not inst.drum_notes)
+                 for inst in instruments]
+        played, dry = [], []
+        for part, prog, inst, font, role in zip(piece.parts, programs, instruments, fonts,
+                                                piece.roles):
+            notes, audio = render_performed(self.renderer(font), play_rng, part, inst, prog,
+                                            cfg.n_samples, amount=cfg.expression,
+                                            tempo_bpm=piece.tempo_bpm, role=role)
+            played.append(notes)
+            dry.append(audio)
+        recording = mix_stems(dry, room_rng, cfg.sample_rate, cfg.reverb_probability,
+                              cfg.level_spread_db, room=cfg.room, microphone=cfg.microphone,
+                              noise_floor=cfg.noise_floor)
+        levels = recording.info
         slots = [f"{k}_{inst.name.lower()}" for k, inst in enumerate(instruments)]
-        for slot, stem in zip(slots, stems):
+        for slot, stem in zip(slots, recording.stems):
             write_wav(folder / "stems" / f"{slot}.wav", stem, cfg.sample_rate)
-        write_wav(folder / "mix.wav", mix, cfg.sample_rate)
+        write_wav(folder / "mix.wav", recording.mix, cfg.sample_rate)
+        if levels["noise"] is not None:
+            write_wav(folder / "noise.wav", recording.noise, cfg.sample_rate)
         visuals = [SlotVisual(inst.name, *_onsets(part)) for inst, part in
-                   zip(instruments, piece.parts)]
-        video = SceneRenderer(visuals, cfg, seed=int(rng.integers(2**31))).write_video(
-            folder / "video.mp4")
+                   zip(instruments, played)]
+        video = SceneRenderer(visuals, cfg, seed=video_seed).write_video(folder / "video.mp4")
         return {
             "version": META_VERSION, "clip": name, "split": self.request.split, "seed": seed,
             "sample_rate": cfg.sample_rate, "n_samples": cfg.n_samples, "fps": cfg.fps,
             "n_frames": cfg.n_frames, "width": cfg.width, "height": cfg.height,
             "synth": to_dict(cfg),
-            "soundfont": {"name": self.request.soundfont.name,
-                          "bytes": self.request.soundfont.stat().st_size},
+            "soundfonts": self.palette.describe(),
             "music": {"kind": "procedural" if piece.source == "procedural" else "score",
                       "title": piece.title, "source": piece.source, "composer": piece.composer,
                       "key": piece.key, "tempo_bpm": piece.tempo_bpm,
                       "beats_per_bar": piece.beats_per_bar},
-            "mix": {"room": levels["room"], "scale": levels["scale"]},
+            "mix": {key: levels[key] for key in ("room", "microphone", "compressor", "noise",
+                                                 "scale")}
+                   | {"noise_file": "noise.wav" if levels["noise"] is not None else None},
             "slots": [
                 {"slot": slot, "class": inst.name, "class_id": class_id(inst.name),
                  "program": prog, "is_drum": inst.is_drum, "role": role,
-                 "gain_db": gain, "stem": f"stems/{slot}.wav",
-                 "notes": [[n.start, n.end, n.pitch, n.velocity] for n in part],
+                 "soundfont": font.describe(), "gain_db": gain, "stem": f"stems/{slot}.wav",
+                 "notes": [[round(n.start, 4), round(n.end, 4), n.pitch, n.velocity]
+                           for n in part],
                  "boxes": [frame[k] for frame in video["boxes"]],
                  "visible": [frame[k] for frame in video["visible"]]}
-                for k, (slot, inst, prog, role, gain, part) in enumerate(zip(
-                    slots, instruments, programs, piece.roles, levels["gains_db"], piece.parts))
+                for k, (slot, inst, prog, role, font, gain, part) in enumerate(zip(
+                    slots, instruments, programs, piece.roles, fonts, levels["gains_db"], played))
             ],
         }
 

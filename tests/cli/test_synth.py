@@ -17,12 +17,16 @@ def _synth(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("args, message", [
     (["--soundfont", "/nope/missing.sf2"], "soundfont /nope/missing.sf2 not found"),
     (["--classes", "Violin,Kazoo"], "unknown instrument 'Kazoo'"),
+    (["--soundfont", "SCORES/MuseScore_General.sf3"], "reserved for held-out evaluation"),
+    (["--soundfont", "fluidr3,musescore-general"], "reserved for held-out evaluation"),
+    (["--soundfont", "fluidr4"], "unknown soundfont 'fluidr4'"),
     (["--scores", "SCORES"], "cannot read score"),
 ])
 @pytest.mark.slow
 def test_bad_input_fails_with_one_line(tmp_path, args, message):
     (tmp_path / "scores").mkdir()
     (tmp_path / "scores" / "bad.mid").write_bytes(b"garbage")
+    (tmp_path / "scores" / "MuseScore_General.sf3").write_bytes(b"RIFF")
     args = [a.replace("SCORES", str(tmp_path / "scores")) for a in args]
     result = _synth("--out", str(tmp_path / "out"), "--clips", "1", *args)
     assert result.returncode == 2

@@ -12,7 +12,7 @@ def test_silent_stem_stays_silent_and_the_mix_is_finite():
     silent = np.zeros_like(tone)
     assert active_rms(silent, 44100) == 0.0
     for reverb in (0.0, 1.0):
-        stems, mix, _ = mix_stems([tone, silent], rng, 44100, reverb, 6.0)
+        stems, mix, noise, _ = mix_stems([tone, silent], rng, 44100, reverb, 6.0)
         assert np.isfinite(stems).all() and np.isfinite(mix).all()
         assert not stems[1].any() and np.abs(stems[0]).max() > 0.01
-        assert np.array_equal(mix, stems.sum(axis=0, dtype=np.float32))
+        assert np.array_equal(mix, stems.sum(axis=0, dtype=np.float32) + noise)

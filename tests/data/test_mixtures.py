@@ -33,15 +33,30 @@ def test_artificial_mixtures_combine_different_clips(sampler):
         assert ex.stems.shape == (n, 256 * 64) and ex.mix.shape == (256 * 64,)
         assert ex.crops.shape == (n, 48, 48, 3) and ex.class_ids.shape == (n,)
         assert len({s.split("/")[0] for s in ex.sources}) == n  # one stem per clip
-        assert np.allclose(ex.stems.sum(axis=0), ex.mix, atol=1e-6)
+        # the mixture: the stems plus one recording's microphone noise (tens of dB below)
+        noise = ex.mix - ex.stems.sum(axis=0)
+        assert 0 < np.sqrt(np.mean(noise**2)) < 0.01 * np.sqrt(np.mean(ex.mix**2))
     assert seen_sizes == {2, 3}
+
+
+def test_the_noise_floor_is_what_a_mix_holds_beyond_its_stems(clip_sets):
+    clips = find_clips(clip_sets[2])
+    spec = MixtureSpec(sample_rate=11025, window_samples=256 * 64, crop_size=48,
+                       ensemble_probability=0.0)
+    sampler = MixtureSampler(clips, spec)
+    for clip in clips:  # the clip's own noise is what its mix holds beyond its stems
+        data = sampler._load(clip)
+        recorded = clip.mix(11025) - clip.stems(11025).sum(axis=0)
+        assert np.allclose(data.noise[:len(recorded)], recorded, atol=1e-7)
+        assert np.sqrt(np.mean(recorded**2)) > 1e-6
 
 
 def test_ensemble_example_is_the_clip_mix(sampler):
     ex = _only(sampler, 1.0).example(np.random.default_rng(1))
     clip = ex.sources[0].split("/")[0]
     assert all(s.startswith(clip + "/") for s in ex.sources)
-    assert np.max(np.abs(ex.stems.sum(axis=0) - ex.mix)) < 1e-4
+    noise = ex.mix - ex.stems.sum(axis=0)  # the microphone's noise floor: far below the music
+    assert np.sqrt(np.mean(noise**2)) < 0.01 * np.sqrt(np.mean(ex.mix**2))
 
 
 def test_examples_are_reproducible(sampler):

@@ -8,10 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crn_live.data import render
+from crn_live.data import soundfonts
 from crn_live.data.music import Note
-from crn_live.data.render import (FluidRenderer, SoundFontError, bundled_timgm6mb,
-                                  resolve_soundfont)
+from crn_live.data.render import FluidRenderer
+from crn_live.data.soundfonts import SoundFontError, bundled_timgm6mb, resolve
+
+
+def resolve_soundfont(requested: str | None) -> Path:
+    (font,) = resolve(requested)
+    return font.path
 from crn_live.errors import UserError
 
 RATE = 22050
@@ -29,14 +34,17 @@ def _rms(samples: np.ndarray) -> float:
 def test_resolve_soundfont(tmp_path: Path, monkeypatch) -> None:
     light = bundled_timgm6mb()
     assert light is not None and light.name == "TimGM6mb.sf2"
-    assert resolve_soundfont("TimGM6mb") == light
+    assert resolve_soundfont("TimGM6mb").name == light.name  # Debian's package, else the wheel's
     mine = tmp_path / "mine.sf2"
     mine.write_bytes(b"RIFF")
     assert resolve_soundfont(str(mine)) == mine
-    monkeypatch.setattr(render, "FLUIDR3_PATHS", (str(tmp_path / "absent.sf2"), str(mine)))
-    assert resolve_soundfont(None) == mine  # the first FluidR3 found
-    monkeypatch.setattr(render, "FLUIDR3_PATHS", ())
-    assert resolve_soundfont(None) == light  # else the light one
+    installed = tmp_path / "share"
+    installed.mkdir()
+    (installed / "FluidR3_GM.sf2").write_bytes(b"RIFF")
+    monkeypatch.setattr(soundfonts, "SF2_DIRS", (str(tmp_path / "absent"), str(installed)))
+    assert resolve_soundfont(None) == installed / "FluidR3_GM.sf2"  # the first FluidR3 found
+    monkeypatch.setattr(soundfonts, "SF2_DIRS", ())
+    assert resolve_soundfont(None) == light  # else the light one from pretty_midi
 
 
 def test_soundfont_errors_are_one_line_user_errors(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from crn_live.data import music, scores
 from crn_live.data.music import Note
-from crn_live.data.render import BEND, FluidRenderer, note_events, resolve_soundfont
+from crn_live.data.render import BEND, FluidRenderer, note_events
+from crn_live.data.soundfonts import named
 from crn_live.instruments import BY_NAME, INSTRUMENTS
 from tests.helpers import write_musicxml
 
@@ -18,7 +19,7 @@ RATE = 22050
 
 @pytest.fixture(scope="module")
 def renderer() -> FluidRenderer:
-    return FluidRenderer(resolve_soundfont("timgm6mb"), RATE)
+    return FluidRenderer(named("timgm6mb").path, RATE)
 
 
 def _hz(midi: float) -> float:

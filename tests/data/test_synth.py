@@ -51,9 +51,13 @@ def test_stems_sum_to_the_mixture(corpus):
         stems = [soundfile.read(p, dtype="float32")[0]
                  for p in sorted((clip / "stems").glob("*.wav"))]
         assert rate == 44100 and mix.shape == (int(SECONDS * 44100),)
-        total = np.sum(stems, axis=0, dtype=np.float32)
-        assert np.max(np.abs(total - mix)) <= 1e-6
+        noise, _ = soundfile.read(clip / "noise.wav", dtype="float32")
+        total = np.sum(stems, axis=0, dtype=np.float32) + noise  # as written: exactly the mix
+        assert np.array_equal(total, mix)
         assert 0.05 < np.max(np.abs(mix)) <= 0.9
+        meta = json.loads((clip / "meta.json").read_text())
+        level = 10 * np.log10(np.mean(noise**2) / np.mean(mix**2))
+        assert meta["mix"]["noise_file"] == "noise.wav" and -75 < level < -45
 
 
 def test_video_length_matches_audio_length(corpus):
@@ -148,11 +152,11 @@ def test_existing_clip_is_not_overwritten_and_resume_completes(corpus, tmp_path)
 
 def test_interrupted_clip_leaves_no_partial_folder(tmp_path, monkeypatch):
     from crn_live.config import SynthConfig
-    from crn_live.data.render import resolve_soundfont
+    from crn_live.data.soundfonts import resolve
 
     request = synth.CorpusRequest(out=tmp_path, clips=1, split="train", seed=0,
                                   config=SynthConfig(seconds=1.0, music="procedural"),
-                                  soundfont=resolve_soundfont(None))
+                                  soundfonts=resolve(None))
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
@@ -166,8 +170,9 @@ def test_interrupted_clip_leaves_no_partial_folder(tmp_path, monkeypatch):
 def test_light_soundfont_from_the_pretty_midi_wheel(tmp_path):
     _run(tmp_path, "--clips", "1", "--soundfont", "timgm6mb", "--music", "procedural")
     meta = json.loads((tmp_path / "train-00000" / "meta.json").read_text())
-    assert meta["soundfont"]["name"] == "TimGM6mb.sf2"
+    assert meta["soundfonts"] == [{"key": "timgm6mb", "name": "TimGM6mb.sf2"}]
     for slot in meta["slots"]:
+        assert slot["soundfont"]["name"] == "TimGM6mb.sf2"
         stem, _rate = soundfile.read(tmp_path / "train-00000" / slot["stem"], dtype="float32")
         assert np.sqrt(np.mean(stem**2)) > 1e-3
 
