@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crn_live.cli.synth import main as synth_main
-from crn_live.data.clips import ClipError, find_clips, open_clip
+from crn_live.data.clips import ClipError, find_clips, load_audio, open_clip
 from crn_live.data.video import crop_box
 
 
@@ -24,8 +24,10 @@ def test_clip_audio_at_model_rate_sums(clip_folder):
     clip = clips[0]
     mix, stems = clip.mix(11025), clip.stems(11025)
     assert mix.shape == (22050,) and stems.shape == (2, 22050)
-    # resampling is linear, so the resampled stems still sum to the resampled mix
-    assert np.max(np.abs(stems.sum(axis=0) - mix)) < 1e-4
+    # resampling is linear, so the resampled stems and noise still sum to the resampled mix
+    noise = load_audio(clip.folder / "noise.wav", 11025)
+    assert np.max(np.abs(stems.sum(axis=0) + noise - mix)) < 1e-4
+    assert np.max(np.abs(stems.sum(axis=0) - mix)) > 1e-7  # the noise is there
 
 
 def test_crops_show_the_instrument(clip_folder):
