@@ -42,8 +42,11 @@ from torch import nn
 
 from crn_live.config import ModelConfig
 
-#: Probability the class head must give the named class for the appearance to be used.
-GUARD_CONFIDENCE = 0.6
+#: Probability the class head must give the named class for the appearance to be used. It sits
+#: between what the bundled v2 encoder gives drawings (>= 0.988 for every class's drawn
+#: crops) and real photographs (<= 0.002 for the reference's real crops; up to 0.655 for a
+#: crop of matplotlib's sample portrait, which the earlier 0.6 let through as a double bass).
+GUARD_CONFIDENCE = 0.8
 #: Why a picture was left out when no other instrument shares the class.
 ALONE_REASON = "no other instrument of its class here: the class alone separates it"
 

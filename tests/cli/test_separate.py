@@ -125,7 +125,13 @@ def test_one_line_refusals(clip_sets, checkpoint, tmp_path):
 @pytest.mark.slow
 @needs_ffmpeg
 def test_detects_the_instruments_of_a_plain_video(clip_sets, tmp_path) -> None:
-    clip = _first(clip_sets[3])
+    # a scene whose players are all mostly in view (half behind a music stand, the bundled
+    # detector misses some: tests/vision/test_detector.py)
+    clips = sorted(p for p in clip_sets[3].iterdir() if p.is_dir())
+    in_view = [c for c in clips if min(min(s["visible"]) for s in json.loads(
+        (c / "meta.json").read_text())["slots"]) >= 0.8]
+    assert in_view, "no 3-player clip with every player in view"
+    clip = in_view[0]
     meta = json.loads((clip / "meta.json").read_text())
     out = tmp_path / "out"
     assert separate_main([str(_video_with_audio(clip, tmp_path)), "--out", str(out)]) == 0
