@@ -46,7 +46,6 @@ class Example:
 class _Cached:
     stems: np.ndarray  # (slots, samples) at the model rate
     mix: np.ndarray  # (samples,)
-    noise: np.ndarray  # (samples,) the mixture less its stems: the microphone's noise floor
     crop_times: np.ndarray  # (n,) seconds
     crops: np.ndarray  # (n, slots, S, S, 3)
 
@@ -87,8 +86,7 @@ class MixtureSampler:
         # the microphone noise of the first clip's recording, at that stem's window: in the
         # mixture, in no stem (silence for clips recorded without one)
         _, _, start, data = parts[0]
-        noise = data.noise[start:start + self.spec.window_samples]
-        return Example(stems.sum(axis=0) + noise, stems, crops, ids, names)
+        return Example(stems.sum(axis=0) + self._noise(data, start), stems, crops, ids, names)
 
     def _ensemble(self, rng: np.random.Generator) -> Example:
         clip = self._ensembles[int(rng.integers(len(self._ensembles)))]
@@ -113,6 +111,11 @@ class MixtureSampler:
                 break
         return best
 
+    def _noise(self, data: _Cached, start: int) -> np.ndarray:
+        """A recording's noise floor in the window at ``start``: its mix beyond its stems."""
+        window = slice(start, start + self.spec.window_samples)
+        return data.mix[window] - data.stems[:, window].sum(axis=0)
+
     def _crop(self, data: _Cached, slot: int, start: int) -> np.ndarray:
         """The slot's crop nearest the middle of the audio window."""
         middle = (start + self.spec.window_samples / 2) / self.spec.sample_rate
@@ -129,9 +132,7 @@ class MixtureSampler:
         mix = _pad_to(clip.mix(rate)[None], self.spec.window_samples)[0]
         n_frames = int(clip.meta["n_frames"])
         frames = spaced_frames(n_frames, clip.fps, self.spec.crops_per_second)
-        noise = (mix - stems.sum(axis=0)).astype(np.float32)  # the mixture beyond its stems
-        cached = _Cached(stems, mix, noise, frames / clip.fps,
-                         clip.crops(frames, self.spec.crop_size))
+        cached = _Cached(stems, mix, frames / clip.fps, clip.crops(frames, self.spec.crop_size))
         self._cache[key] = cached
         if len(self._cache) > self._cache_clips:
             self._cache.popitem(last=False)

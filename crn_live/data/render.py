@@ -58,6 +58,13 @@ def set_bend_range(synth, channel: int, semitones: int) -> None:
         synth.cc(channel, control, value)
 
 
+def curve_samples(curve, start: int, rate: int):
+    """``(sample, value)`` of a note's curve points: the first at the note's onset sample
+    ``start`` (whatever its time), the others at their own times."""
+    for k, (when, value) in enumerate(curve):
+        yield (start if k == 0 else int(round(when * rate))), value
+
+
 def note_events(notes: tuple[Note, ...], rate: int) -> list[tuple[int, int, int, int]]:
     """Sorted ``(sample, kind, key, value)`` events of a part: note-on / note-off with pitch and
     velocity, and, when any note has a bend curve, bends (key: a sequence number, value: the
@@ -70,9 +77,7 @@ def note_events(notes: tuple[Note, ...], rate: int) -> list[tuple[int, int, int,
         events.append((start, NOTE_ON, n.pitch, n.velocity))
         events.append((end, NOTE_OFF, n.pitch, 0))
         if bent:
-            curve = n.bend or ((n.start, 0.0),)
-            for k, (when, semitones) in enumerate(curve):
-                sample = start if k == 0 else int(round(when * rate))
+            for sample, semitones in curve_samples(n.bend or ((n.start, 0.0),), start, rate):
                 events.append((sample, BEND, order, bend_value(semitones)))
                 order += 1
     events.sort()
@@ -106,12 +111,10 @@ def channel_events(notes: tuple[Note, ...], rate: int
         start, end = int(round(n.start * rate)), int(round(n.end * rate))
         channel = min(MELODIC_CHANNELS, key=lambda c: (free_at[c], MELODIC_CHANNELS.index(c)))
         free_at[channel] = end
-        for k, (when, semitones) in enumerate(n.bend or ((n.start, 0.0),)):
-            sample = start if k == 0 else int(round(when * rate))
+        for sample, semitones in curve_samples(n.bend or ((n.start, 0.0),), start, rate):
             if sample <= end:
                 add(max(sample, start), BEND, channel, 0, bend_value(semitones))
-        for k, (when, value) in enumerate(n.expression or ((n.start, 127),)):
-            sample = start if k == 0 else int(round(when * rate))
+        for sample, value in curve_samples(n.expression or ((n.start, 127),), start, rate):
             if sample <= end:
                 add(max(sample, start), CONTROL, channel, EXPRESSION_CC,
                     int(np.clip(value, 0, 127)))

@@ -47,7 +47,8 @@ def test_the_noise_floor_is_what_a_mix_holds_beyond_its_stems(clip_sets):
     for clip in clips:  # the clip's own noise is what its mix holds beyond its stems
         data = sampler._load(clip)
         recorded = clip.mix(11025) - clip.stems(11025).sum(axis=0)
-        assert np.allclose(data.noise[:len(recorded)], recorded, atol=1e-7)
+        window = sampler.spec.window_samples
+        assert np.allclose(sampler._noise(data, 0), recorded[:window], atol=1e-7)
         assert np.sqrt(np.mean(recorded**2)) > 1e-6
 
 
